@@ -1,0 +1,1 @@
+//! Test support: starting the emulator and the worker for end-to-end tests.
