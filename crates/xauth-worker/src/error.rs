@@ -1,0 +1,156 @@
+//! The one error type of the worker and the one place that turns it into a JSON response.
+//!
+//! Every answer that is not a success is `{error, error_description, kind?}`; messages are
+//! written here or taken from X, and never contain a secret or a token.
+
+use serde::Serialize;
+use xauth_core::{ErrorKind, XError};
+
+/// An error answer: HTTP status, a stable `error` code, a human description.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: u16,
+    pub error: String,
+    pub description: String,
+    pub kind: Option<ErrorKind>,
+    /// Passed on from X's 429 so the caller knows when to come back.
+    pub retry_after: Option<String>,
+    /// Methods to list in `Allow` on a 405.
+    pub allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: u16, error: &str, description: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error: error.to_owned(),
+            description: description.into(),
+            kind: None,
+            retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// A variable is missing or invalid. Names the variable, never its value.
+    pub fn misconfigured(variable: &str, problem: &str) -> ApiError {
+        let mut error = ApiError::new(
+            500,
+            "server_misconfigured",
+            format!("The worker's {variable} {problem}."),
+        );
+        error.kind = Some(ErrorKind::Misconfigured);
+        error
+    }
+
+    pub fn bad_request(description: impl Into<String>) -> ApiError {
+        ApiError::new(400, "invalid_request", description)
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(404, "not_found", "No such route.")
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> ApiError {
+        let mut error = ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("This route accepts {allow}."),
+        );
+        error.allow = Some(allow);
+        error
+    }
+
+    pub fn payload_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            413,
+            "payload_too_large",
+            format!("The request body is over {limit} bytes."),
+        )
+    }
+
+    pub fn unsupported_media_type() -> ApiError {
+        ApiError::new(
+            415,
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json.",
+        )
+    }
+
+    pub fn origin_not_allowed() -> ApiError {
+        ApiError::new(
+            403,
+            "origin_not_allowed",
+            "This origin is not in the worker's ALLOWED_ORIGINS.",
+        )
+    }
+
+    /// X could not be used: unreachable, too slow, 5xx or an answer that is not X's.
+    pub fn upstream_unavailable(description: impl Into<String>) -> ApiError {
+        let mut error = ApiError::new(502, "x_unavailable", description);
+        error.kind = Some(ErrorKind::Transient);
+        error
+    }
+
+    /// Something the worker itself did wrong at run time (not the caller's input).
+    pub fn internal(description: impl Into<String>) -> ApiError {
+        ApiError::new(500, "internal_error", description)
+    }
+
+    /// X answered with an error: keep X's code and description, and say what a caller can do.
+    pub fn from_x(x: XError, retry_after: Option<String>) -> ApiError {
+        let status = match x.kind {
+            // 429 is passed on so the caller backs off; any other transient failure is X's fault.
+            ErrorKind::Transient if x.status == 429 => 429,
+            ErrorKind::Transient => 502,
+            _ if (400..500).contains(&x.status) => x.status,
+            _ => 502,
+        };
+        let mut error = ApiError::new(
+            status,
+            &x.error,
+            x.description
+                .unwrap_or_else(|| format!("X answered HTTP {}.", x.status)),
+        );
+        error.kind = Some(x.kind);
+        error.retry_after = retry_after.filter(|_| status == 429);
+        error
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self) -> String {
+        let body = ErrorBody {
+            error: &self.error,
+            error_description: &self.description,
+            kind: self.kind.map(|kind| kind.as_str()),
+        };
+        // Serializing three strings cannot fail; the fallback keeps the JSON contract anyway.
+        serde_json::to_string(&body).unwrap_or_else(|_| {
+            String::from(r#"{"error":"internal_error","error_description":"unprintable error"}"#)
+        })
+    }
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(error: worker::Error) -> ApiError {
+        // Runtime errors can echo request data, so the message is logged by kind only.
+        worker::console_error!("runtime error: {}", error_variant(&error));
+        ApiError::internal("The worker hit a runtime error.")
+    }
+}
+
+fn error_variant(error: &worker::Error) -> &'static str {
+    match error {
+        worker::Error::JsError(_) => "JsError",
+        worker::Error::Json(_) => "Json",
+        worker::Error::SerdeJsonError(_) => "SerdeJson",
+        _ => "other",
+    }
+}

@@ -1,0 +1,129 @@
+//! One small handler per route. Each validates its input, asks X, and answers JSON.
+
+use serde::Serialize;
+use worker::{Request, Response};
+use xauth_core::{
+    AuthorizationCode, ClientAuth, PkceCodeVerifier, RefreshToken, TokenSet, TokenTypeHint,
+};
+
+use crate::body::read_json_body;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::x;
+
+/// `GET /twitter-config`: what the browser needs to build the authorize link.
+pub fn twitter_config(config: &Config) -> Result<Response, ApiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PublicConfig<'a> {
+        client_id: &'a str,
+        authorize_url: &'a str,
+        redirect_uri: &'a str,
+        scopes: String,
+    }
+    let redirect_uri = config.redirect_uri(None)?;
+    Ok(Response::from_json(&PublicConfig {
+        client_id: config.client_id.as_str(),
+        authorize_url: config.authorize_endpoint.as_str(),
+        redirect_uri: redirect_uri.as_str(),
+        scopes: config.scopes.to_string(),
+    })?)
+}
+
+/// `POST /twitter-access-token` {code, codeVerifier, redirectUri?}: the code exchange.
+pub async fn access_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
+    let body = read_json_body(&mut req).await?;
+    let code = AuthorizationCode::new(body.required_string(&["code"])?.to_owned());
+    // `codeChallenge` is what the SvelteKit tutorial's front end calls the verifier.
+    let verifier = body.required_string(&["codeVerifier", "code_verifier", "codeChallenge"])?;
+    let verifier = PkceCodeVerifier::parse(verifier).map_err(|_| {
+        ApiError::bad_request(
+            "codeVerifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636).",
+        )
+    })?;
+    let redirect_uri = config.redirect_uri(body.string(&["redirectUri", "redirect_uri"])?)?;
+
+    let form =
+        xauth_core::code_exchange_request(client_auth(config), &code, redirect_uri, &verifier);
+    let reply = x::post_form(&config.token_url(), form, config.x_timeout_ms).await?;
+    token_answer(&x::token_set(&reply, now_unix_secs())?)
+}
+
+/// `POST /twitter-refresh-token` {refreshToken}: a refresh, which rotates the refresh token.
+pub async fn refresh_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
+    let body = read_json_body(&mut req).await?;
+    let refresh_token = RefreshToken::new(
+        body.required_string(&["refreshToken", "refresh_token"])?
+            .to_owned(),
+    );
+
+    let form = xauth_core::refresh_request(client_auth(config), &refresh_token);
+    let reply = x::post_form(&config.token_url(), form, config.x_timeout_ms).await?;
+    token_answer(&x::token_set(&reply, now_unix_secs())?)
+}
+
+/// `POST /twitter-revoke-token` {token, tokenTypeHint?}: RFC 7009 revocation.
+pub async fn revoke_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
+    let body = read_json_body(&mut req).await?;
+    let token = body.required_string(&["token"])?;
+    let hint = body
+        .string(&["tokenTypeHint", "token_type_hint"])?
+        .map(|hint| {
+            TokenTypeHint::parse(hint).ok_or_else(|| {
+                ApiError::bad_request("tokenTypeHint must be access_token or refresh_token.")
+            })
+        })
+        .transpose()?;
+
+    let form = xauth_core::revoke_request(client_auth(config), token, hint);
+    let reply = x::post_form(&config.revoke_url(), form, config.x_timeout_ms).await?;
+    if !(200..300).contains(&reply.status) {
+        return Err(x::x_error(&reply));
+    }
+    #[derive(Serialize)]
+    struct Revoked {
+        revoked: bool,
+    }
+    Ok(Response::from_json(&Revoked { revoked: true })?)
+}
+
+fn client_auth(config: &Config) -> ClientAuth<'_> {
+    match &config.client_secret {
+        Some(secret) => ClientAuth::Confidential {
+            id: &config.client_id,
+            secret,
+        },
+        None => ClientAuth::Public {
+            id: &config.client_id,
+        },
+    }
+}
+
+/// X's token JSON shape, plus `expires_at` so the browser need not trust its own clock math.
+fn token_answer(tokens: &TokenSet) -> Result<Response, ApiError> {
+    #[derive(Serialize)]
+    struct TokenAnswer<'a> {
+        access_token: &'a str,
+        token_type: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expires_in: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expires_at: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refresh_token: Option<&'a str>,
+    }
+    Ok(Response::from_json(&TokenAnswer {
+        access_token: tokens.access_token.secret(),
+        token_type: "bearer",
+        expires_in: tokens.expires_in,
+        expires_at: tokens.expires_at,
+        scope: tokens.scope.as_deref(),
+        refresh_token: tokens.refresh_token.as_ref().map(|token| token.secret()),
+    })?)
+}
+
+fn now_unix_secs() -> u64 {
+    worker::Date::now().as_millis() / 1000
+}
