@@ -1,1 +1,67 @@
-fn main() {}
+//! Project automation, the `cargo xtask` way: `cargo xtask <command>` runs this binary
+//! (the alias lives in .cargo/config.toml). Plain Rust and std::process, so the only thing
+//! a contributor needs to start is cargo.
+
+mod build;
+mod cmd;
+mod dev;
+mod error;
+mod project;
+mod setup;
+mod size;
+mod steps;
+mod test;
+
+use std::process::ExitCode;
+
+use error::{Result, bail};
+use project::Project;
+
+const HELP: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  setup   install what is missing: wasm32 target, wasm-bindgen-cli (= Cargo.lock's
+          wasm-bindgen), worker-build 0.8.7, Node >= 22.12, npm ci (wrangler, binaryen),
+          chromium + chromedriver. Skips what is present.
+  build   setup, then www/pkg (browser wasm + JS) and crates/xauth-worker/build (worker)
+  size    build, then raw and gzip sizes against the budgets (reports, never fails)
+  test    setup, fmt, clippy (native, wasm32), native tests, wasm tests in Chromium,
+          build, size, wrangler deploy --dry-run, end-to-end tests. What CI runs.
+  ci      same as test
+  dev     build, then run the X emulator (:8790) and wrangler dev (:8787) until Ctrl-C
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nerror: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let project = Project::locate();
+    let command = args.first().map(String::as_str);
+    if let Some(extra) = args.get(1) {
+        bail!("unexpected argument `{extra}`\n\n{HELP}");
+    }
+    match command {
+        Some("setup") => setup::run(&project).map(drop),
+        Some("build") => build::run(&project, &setup::run(&project)?),
+        Some("size") => {
+            build::run(&project, &setup::run(&project)?)?;
+            size::report(&project)
+        }
+        Some("test" | "ci") => test::run(&project),
+        Some("dev") => dev::run(&project, &setup::run(&project)?),
+        None | Some("help" | "-h" | "--help") => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}

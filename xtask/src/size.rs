@@ -1,0 +1,75 @@
+//! `cargo xtask size`: raw and gzip sizes of what ships. Budgets are reported, not enforced:
+//! going over prints OVER BUDGET and still exits 0, so size work is a decision, not a
+//! red build.
+
+use std::fs;
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::error::{Context, Result};
+use crate::project::{Project, WEB_JS, WEB_WASM, WORKER_JS, WORKER_WASM};
+
+/// What the browser downloads before "Sign in with X" works: the wasm and its JS glue.
+const WEB_BUDGET_GZIP: u64 = 20 * 1024;
+/// Cloudflare's limit for a Worker on the free plan (compressed); over it, deploy fails.
+const WORKER_LIMIT_GZIP: u64 = 3 * 1024 * 1024;
+
+pub fn report(project: &Project) -> Result<()> {
+    println!("== sizes (gzip -9)");
+    report_group(
+        project,
+        "browser",
+        &[WEB_WASM, WEB_JS],
+        WEB_BUDGET_GZIP,
+        "budget",
+    )?;
+    report_group(
+        project,
+        "worker",
+        &[WORKER_WASM, WORKER_JS],
+        WORKER_LIMIT_GZIP,
+        "free-plan limit",
+    )
+}
+
+fn report_group(
+    project: &Project,
+    label: &str,
+    files: &[&str],
+    budget: u64,
+    budget_name: &str,
+) -> Result<()> {
+    let (mut raw_total, mut gzip_total) = (0, 0);
+    for file in files {
+        let bytes = fs::read(project.path(file))
+            .context(format!("reading {file} (run `cargo xtask build`)"))?;
+        let (raw, gzip) = (bytes.len() as u64, gzip_len(&bytes)?);
+        println!("  {file:<45} {:>10} raw {:>10} gzip", kib(raw), kib(gzip));
+        raw_total += raw;
+        gzip_total += gzip;
+    }
+    let verdict = if gzip_total > budget {
+        "OVER BUDGET"
+    } else {
+        "ok"
+    };
+    println!(
+        "  {label} total: {} raw, {} gzip; {budget_name} {} gzip: {verdict}",
+        kib(raw_total),
+        kib(gzip_total),
+        kib(budget)
+    );
+    Ok(())
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<u64> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len() as u64)
+}
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}

@@ -1,0 +1,123 @@
+//! `cargo xtask test` (alias `ci`): everything CI checks, in order, stopping at the first
+//! failure. `.ci/run` calls exactly this, so a green local run is a green CI run.
+
+use std::env;
+use std::fs;
+
+use crate::error::Result;
+use crate::project::{CHROMEDRIVER, Project, Tools};
+use crate::steps::Steps;
+use crate::{build, cmd, setup, size};
+
+pub fn run(project: &Project) -> Result<()> {
+    let mut steps = Steps::default();
+    let result = run_steps(project, &mut steps);
+    steps.print_summary();
+    if result.is_ok() {
+        println!("all steps passed");
+    }
+    result
+}
+
+fn run_steps(project: &Project, steps: &mut Steps) -> Result<()> {
+    let tools = steps.run("setup", || setup::run(project))?;
+    let tools = &tools;
+    steps.run("rustfmt", || {
+        cmd::run(tools.cargo().args(["fmt", "--all", "--", "--check"]))
+    })?;
+    // The wasm-only crates are linted for wasm32 below: natively they do not build.
+    steps.run("clippy (native)", || {
+        cmd::run(tools.cargo().args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "xauth-web",
+            "--exclude",
+            "xauth-worker",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    steps.run("clippy (wasm32)", || {
+        cmd::run(tools.cargo().args([
+            "clippy",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "xauth-web",
+            "-p",
+            "xauth-worker",
+            "-p",
+            "xauth-core",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    steps.run("native tests (unit, integration, doc)", || {
+        cmd::run(tools.cargo().args([
+            "test",
+            "-p",
+            "xauth-core",
+            "-p",
+            "xauth-emulator",
+            "-p",
+            "xtask",
+        ]))
+    })?;
+    steps.run("wasm tests (headless Chromium)", || wasm_tests(tools))?;
+    steps.run("build", || build::run(project, tools))?;
+    steps.run("size report", || size::report(project))?;
+    steps.run("wrangler deploy --dry-run", || wrangler_dry_run(tools))?;
+    steps.run("end-to-end tests", || end_to_end(project, tools))?;
+    Ok(())
+}
+
+/// `wasm-bindgen-test-runner` (the target runner in .cargo/config.toml) is found on PATH
+/// and drives Chromium through chromedriver.
+fn wasm_tests(tools: &Tools) -> Result<()> {
+    cmd::run(
+        tools
+            .cargo()
+            .args([
+                "test",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                "xauth-web",
+            ])
+            .env("CHROMEDRIVER", CHROMEDRIVER)
+            // A cold Chromium on a 2-core CI machine is slow to come up.
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "300"),
+    )
+}
+
+/// Bundles the worker the way `wrangler deploy` would, without an account or network:
+/// catches a wrong `main`, a bad compatibility date or a missing assets folder.
+fn wrangler_dry_run(tools: &Tools) -> Result<()> {
+    let out_dir = env::temp_dir().join(format!("xauth-wrangler-dry-run-{}", std::process::id()));
+    let result = cmd::run(
+        tools
+            .command(tools.node_bin("wrangler"))
+            .args(["deploy", "--dry-run", "--outdir"])
+            .arg(&out_dir),
+    );
+    let _ = fs::remove_dir_all(&out_dir);
+    result
+}
+
+/// The end-to-end tests run the emulator in-process and start `wrangler dev` on the built
+/// worker themselves; they are told where everything is rather than guessing.
+fn end_to_end(project: &Project, tools: &Tools) -> Result<()> {
+    cmd::run(
+        tools
+            .cargo()
+            .args(["test", "-p", "xauth-tests", "--", "--test-threads=1"])
+            .env("XAUTH_ROOT", &project.root)
+            .env("XAUTH_WRANGLER", tools.node_bin("wrangler"))
+            .env("XAUTH_NODE_DIR", &tools.node_dir)
+            .env("CHROMEDRIVER", CHROMEDRIVER),
+    )
+}
