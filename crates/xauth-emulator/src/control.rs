@@ -1,0 +1,103 @@
+//! The test control API under `/__emulator/`: not part of X.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::http::json_response;
+use crate::store::{Endpoint, Fault, FaultMode, Shared};
+
+/// `GET /__emulator/stats`: the call counters.
+pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    let body = serde_json::to_value(&shared.store().stats).unwrap_or_default();
+    json_response(StatusCode::OK, body)
+}
+
+/// `POST /__emulator/reset`: zero the counters and drop pending faults.
+pub(crate) async fn reset(State(shared): State<Arc<Shared>>) -> Response {
+    shared.store().reset();
+    json_response(StatusCode::OK, json!({ "reset": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FaultRequest {
+    endpoint: Endpoint,
+    mode: FaultMode,
+    #[serde(default = "one")]
+    count: u32,
+    #[serde(default = "default_delay_ms")]
+    delay_ms: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_delay_ms() -> u64 {
+    2000
+}
+
+/// `POST /__emulator/faults`: the next `count` calls to `endpoint` fail as `mode` says.
+/// Faults queue up in the order they are posted.
+pub(crate) async fn faults(
+    State(shared): State<Arc<Shared>>,
+    Json(request): Json<FaultRequest>,
+) -> Response {
+    shared.store().push_fault(
+        request.endpoint,
+        Fault {
+            mode: request.mode,
+            count: request.count,
+            delay: Duration::from_millis(request.delay_ms),
+        },
+    );
+    json_response(StatusCode::OK, json!({ "queued": request.count }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExpireRequest {
+    access_token: Option<String>,
+}
+
+/// `POST /__emulator/expire`: `{"access_token": "…"}` expires that access token now; an
+/// empty body or `{}` expires every access token. Refresh tokens stay valid.
+pub(crate) async fn expire(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let request: ExpireRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ExpireRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(request) => request,
+            Err(err) => {
+                return json_response(StatusCode::BAD_REQUEST, json!({ "error": err.to_string() }));
+            }
+        }
+    };
+    let now = Instant::now();
+    let mut store = shared.store();
+    let expired = match request.access_token {
+        Some(token) => match store.access.get_mut(&token) {
+            Some(access) => {
+                access.expires = now;
+                1
+            }
+            None => return json_response(StatusCode::NOT_FOUND, json!({ "expired": 0 })),
+        },
+        None => {
+            store
+                .access
+                .values_mut()
+                .for_each(|access| access.expires = now);
+            store.access.len()
+        }
+    };
+    json_response(StatusCode::OK, json!({ "expired": expired }))
+}

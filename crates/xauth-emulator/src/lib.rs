@@ -1,0 +1,203 @@
+//! A local stand-in for X's OAuth 2.0 endpoints: the demo's default X and the tests' X.
+//!
+//! It serves the paths X serves (`/i/oauth2/authorize`, `/2/oauth2/token`,
+//! `/2/oauth2/revoke`, `/2/users/me`) for one registered client and one user, and follows
+//! the rules and error bodies of `x-oauth-reference.md`: exact redirect URIs, all 22
+//! scopes, PKCE required (S256, plain tolerated), 30 s single-use codes, rotating refresh
+//! tokens, Basic client authentication with form-urlencoded parts (RFC 6749 §2.3.1).
+//!
+//! It does **not** share code with `xauth-core`: PKCE and client authentication are
+//! implemented again here, so the emulator checks the client independently.
+//!
+//! Tests drive it through a control API under `/__emulator/` (never at X): call counters,
+//! a reset, injected faults (500, 429, garbage, slow, dropped connection) and forced
+//! token expiry. See [`router`] for the routes.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! xauth_emulator::serve(xauth_emulator::EmulatorConfig::default(), listener).await
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![allow(
+    clippy::result_large_err,
+    reason = "validators return the finished refusal as their error; a test server's handlers gain nothing from boxing it"
+)]
+
+mod api;
+mod authorize;
+mod control;
+mod http;
+mod server;
+mod store;
+mod token;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use server::serve;
+
+/// The client id registered by default.
+pub const DEFAULT_CLIENT_ID: &str = "xauth-demo-client";
+/// The client secret registered by default (a demo value, not a secret).
+pub const DEFAULT_CLIENT_SECRET: &str = "xauth-demo-secret";
+/// The redirect URIs registered by default: the worker under `wrangler dev`.
+pub const DEFAULT_REDIRECT_URIS: [&str; 2] = ["http://127.0.0.1:8787/", "http://localhost:8787/"];
+/// The port the binary listens on by default.
+pub const DEFAULT_PORT: u16 = 8790;
+/// X's access token lifetime, in seconds.
+pub const DEFAULT_ACCESS_TTL_SECS: u64 = 7200;
+/// X's authorization code lifetime, in seconds.
+pub const DEFAULT_CODE_TTL_SECS: u64 = 30;
+
+/// X's OAuth 2.0 scopes; an authorization request may only ask for these.
+pub const KNOWN_SCOPES: [&str; 22] = [
+    "tweet.read",
+    "tweet.write",
+    "tweet.moderate.write",
+    "users.email",
+    "users.read",
+    "follows.read",
+    "follows.write",
+    "offline.access",
+    "space.read",
+    "mute.read",
+    "mute.write",
+    "like.read",
+    "like.write",
+    "list.read",
+    "list.write",
+    "block.read",
+    "block.write",
+    "bookmark.read",
+    "bookmark.write",
+    "dm.read",
+    "dm.write",
+    "media.write",
+];
+
+/// What the emulated user answers on the consent page when no browser is involved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Redirect back with a code.
+    Approve,
+    /// Redirect back with `error=access_denied`.
+    Deny,
+}
+
+/// The signed-in user that `/2/users/me` describes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// X's numeric user id, as a string.
+    pub id: String,
+    /// The display name.
+    pub name: String,
+    /// The handle, without `@`.
+    pub username: String,
+}
+
+impl Default for User {
+    fn default() -> Self {
+        Self {
+            id: "2244994945".into(),
+            name: "X Demo User".into(),
+            username: "xauthdemo".into(),
+        }
+    }
+}
+
+/// The one registered client, the user and the lifetimes the emulator works with.
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    /// The registered client id.
+    pub client_id: String,
+    /// The client secret of a confidential client; `None` registers a public client
+    /// (no secret, `client_id` in the body, Basic authentication refused).
+    pub client_secret: Option<String>,
+    /// Registered callbacks; `redirect_uri` must equal one of them exactly.
+    pub redirect_uris: Vec<String>,
+    /// Access token lifetime (`expires_in`).
+    pub access_ttl: Duration,
+    /// How long an authorization code can be exchanged.
+    pub code_ttl: Duration,
+    /// Decide every authorization request at once instead of showing the consent page.
+    pub auto_decision: Option<Decision>,
+    /// Stricter than X is known to be: a refresh also kills the access token that was
+    /// issued with the spent refresh token.
+    pub strict_rotation: bool,
+    /// The user behind every grant.
+    pub user: User,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            client_id: DEFAULT_CLIENT_ID.into(),
+            client_secret: Some(DEFAULT_CLIENT_SECRET.into()),
+            redirect_uris: DEFAULT_REDIRECT_URIS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            access_ttl: Duration::from_secs(DEFAULT_ACCESS_TTL_SECS),
+            code_ttl: Duration::from_secs(DEFAULT_CODE_TTL_SECS),
+            auto_decision: None,
+            strict_rotation: false,
+            user: User::default(),
+        }
+    }
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("redirect_uris", &self.redirect_uris)
+            .field("access_ttl", &self.access_ttl)
+            .field("code_ttl", &self.code_ttl)
+            .field("auto_decision", &self.auto_decision)
+            .field("strict_rotation", &self.strict_rotation)
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+/// The emulator's routes, for serving with [`serve`] (or any axum server; only
+/// [`serve`] can honour the `close` fault).
+///
+/// | Route | What |
+/// |---|---|
+/// | `GET /i/oauth2/authorize` | consent page, or `decision=approve\|deny` to decide at once |
+/// | `POST /i/oauth2/authorize/decision` | the consent page's form |
+/// | `POST /2/oauth2/token` | `authorization_code` and `refresh_token` grants |
+/// | `POST /2/oauth2/revoke` | RFC 7009 revocation, answers `{"revoked":true}` |
+/// | `GET /2/users/me` | the user, for a live bearer token with `users.read tweet.read` |
+/// | `GET /__emulator/stats` | call counters |
+/// | `POST /__emulator/reset` | zero the counters, drop pending faults |
+/// | `POST /__emulator/faults` | `{"endpoint","mode","count","delay_ms"}` |
+/// | `POST /__emulator/expire` | `{"access_token"?}`: expire one or all access tokens now |
+pub fn router(config: EmulatorConfig) -> Router {
+    let shared = Arc::new(store::Shared::new(config));
+    Router::new()
+        .route("/i/oauth2/authorize", get(authorize::page))
+        .route("/i/oauth2/authorize/decision", post(authorize::decision))
+        .route("/2/oauth2/token", post(token::token))
+        .route("/2/oauth2/revoke", post(token::revoke))
+        .route("/2/users/me", get(api::users_me))
+        .route("/__emulator/stats", get(control::stats))
+        .route("/__emulator/reset", post(control::reset))
+        .route("/__emulator/faults", post(control::faults))
+        .route("/__emulator/expire", post(control::expire))
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(http::log_request))
+        .with_state(shared)
+}

@@ -1,0 +1,212 @@
+//! The emulator's memory: codes, tokens, call counters and pending faults.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::EmulatorConfig;
+
+/// Configuration plus mutable state, shared by every handler.
+pub(crate) struct Shared {
+    pub config: EmulatorConfig,
+    store: Mutex<Store>,
+}
+
+impl Shared {
+    pub fn new(config: EmulatorConfig) -> Self {
+        Self {
+            config,
+            store: Mutex::new(Store::default()),
+        }
+    }
+
+    /// The state; a panicking handler cannot poison it for the others.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Store {
+    pub codes: HashMap<String, Code>,
+    pub access: HashMap<String, Access>,
+    pub refresh: HashMap<String, Refresh>,
+    pub stats: Stats,
+    faults: HashMap<Endpoint, VecDeque<Fault>>,
+}
+
+/// How the client proved possession of the verifier (RFC 7636 §4.3).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChallengeMethod {
+    S256,
+    Plain,
+}
+
+/// An authorization code, issued by the consent step.
+pub(crate) struct Code {
+    pub redirect_uri: String,
+    pub scope: String,
+    pub challenge: String,
+    pub method: ChallengeMethod,
+    pub issued: Instant,
+    pub used: bool,
+}
+
+pub(crate) struct Access {
+    pub scope: String,
+    pub expires: Instant,
+}
+
+pub(crate) struct Refresh {
+    pub scope: String,
+    /// The access token issued together with this refresh token.
+    pub access: String,
+}
+
+/// What a successful grant hands out.
+pub(crate) struct Issued {
+    pub access: String,
+    pub refresh: Option<String>,
+}
+
+impl Store {
+    /// Mints an access token, and a refresh token when the scope has `offline.access`.
+    pub fn issue(&mut self, scope: &str, access_ttl: Duration) -> Issued {
+        let access = random_token(32);
+        self.access.insert(
+            access.clone(),
+            Access {
+                scope: scope.to_string(),
+                expires: Instant::now() + access_ttl,
+            },
+        );
+        let refresh = scope.split(' ').any(|s| s == "offline.access").then(|| {
+            let refresh = random_token(48);
+            self.refresh.insert(
+                refresh.clone(),
+                Refresh {
+                    scope: scope.to_string(),
+                    access: access.clone(),
+                },
+            );
+            refresh
+        });
+        Issued { access, refresh }
+    }
+
+    /// The scope of a live access token.
+    pub fn live_access(&self, token: &str) -> Option<&str> {
+        self.access
+            .get(token)
+            .filter(|a| Instant::now() < a.expires)
+            .map(|a| a.scope.as_str())
+    }
+
+    /// Takes the next pending fault for `endpoint`, if any.
+    pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
+        let queue = self.faults.get_mut(&endpoint)?;
+        let front = queue.front_mut()?;
+        let fault = front.clone();
+        front.count -= 1;
+        if front.count == 0 {
+            queue.pop_front();
+        }
+        Some(fault)
+    }
+
+    pub fn push_fault(&mut self, endpoint: Endpoint, fault: Fault) {
+        if fault.count > 0 {
+            self.faults.entry(endpoint).or_default().push_back(fault);
+        }
+    }
+
+    /// Zeroes the counters and drops pending faults; codes and tokens stay.
+    pub fn reset(&mut self) {
+        self.stats = Stats::default();
+        self.faults.clear();
+    }
+}
+
+/// Call counters, as `GET /__emulator/stats` shows them.
+#[derive(Serialize)]
+pub(crate) struct Stats {
+    pub authorize: u64,
+    pub authorize_decision: u64,
+    pub token: u64,
+    /// `authorization_code`, `refresh_token`, and `other` (missing or unsupported).
+    pub token_by_grant: BTreeMap<&'static str, u64>,
+    pub revoke: u64,
+    pub users_me: u64,
+    /// Authorization requests with `code_challenge_method=plain` (a client should never
+    /// send one).
+    pub pkce_plain: u64,
+    /// Calls answered by an injected fault (including `slow` ones).
+    pub faults_served: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            authorize: 0,
+            authorize_decision: 0,
+            token: 0,
+            token_by_grant: ["authorization_code", "refresh_token", "other"]
+                .into_iter()
+                .map(|grant| (grant, 0))
+                .collect(),
+            revoke: 0,
+            users_me: 0,
+            pkce_plain: 0,
+            faults_served: 0,
+        }
+    }
+}
+
+/// The endpoints a fault can be injected into.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Endpoint {
+    Token,
+    Revoke,
+    UsersMe,
+}
+
+/// How a faulted call fails.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+pub(crate) enum FaultMode {
+    /// 500 with an X-style problem body.
+    #[serde(rename = "500")]
+    ServerError,
+    /// 429 with `Retry-After: 7`.
+    #[serde(rename = "429")]
+    TooManyRequests,
+    /// 200 with the non-JSON body `<html>oops`.
+    #[serde(rename = "garbage")]
+    Garbage,
+    /// Waits `delay_ms`, then answers normally.
+    #[serde(rename = "slow")]
+    Slow,
+    /// Drops the connection without an answer.
+    #[serde(rename = "close")]
+    Close,
+}
+
+#[derive(Clone)]
+pub(crate) struct Fault {
+    pub mode: FaultMode,
+    pub count: u32,
+    pub delay: Duration,
+}
+
+/// A long, opaque, URL-safe token from the OS CSPRNG.
+pub(crate) fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the OS random source failed");
+    URL_SAFE_NO_PAD.encode(buf)
+}
