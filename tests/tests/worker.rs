@@ -1,0 +1,530 @@
+//! The built worker in the real workerd runtime (`wrangler dev`), against the X emulator
+//! over HTTP. Each test starts the worker configurations it needs; every answer the
+//! worker gives is checked for the client secret and for `Cache-Control: no-store`.
+
+use std::collections::BTreeMap;
+
+use reqwest::blocking::{Client, Response};
+use serde_json::{Value, json};
+use xauth_tests::{Emulator, EmulatorOptions, Worker};
+
+const CLIENT_ID: &str = "xauth-test-client";
+const CLIENT_SECRET: &str = "s3cret-that-must-never-leak+/:%";
+const REDIRECT_URI: &str = "http://127.0.0.1:8787/callback";
+const OTHER_REDIRECT_URI: &str = "http://localhost:8787/callback";
+const SCOPES: &str = "tweet.read users.read offline.access";
+const ALLOWED_ORIGIN: &str = "https://app.example.com";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn confidential_emulator() -> Emulator {
+    Emulator::start(
+        EmulatorOptions::default()
+            .client(CLIENT_ID, Some(CLIENT_SECRET))
+            .redirect_uris(&[REDIRECT_URI, OTHER_REDIRECT_URI]),
+    )
+}
+
+/// The worker's variables for a given emulator; tests change what they need.
+fn worker_vars(emulator: &Emulator) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
+        ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        (
+            "TWITTER_REDIRECT_URI",
+            format!("{REDIRECT_URI} {OTHER_REDIRECT_URI}"),
+        ),
+        ("TWITTER_SCOPES", SCOPES.to_owned()),
+        ("ALLOWED_ORIGINS", ALLOWED_ORIGIN.to_owned()),
+        (
+            "X_AUTHORIZE_URL",
+            format!("{}/i/oauth2/authorize", emulator.base_url()),
+        ),
+        ("X_API_URL", emulator.base_url().to_owned()),
+        ("X_TIMEOUT_MS", "2000".to_owned()),
+    ])
+}
+
+/// A worker client that checks the promises every answer keeps.
+struct Api {
+    base: String,
+    http: Client,
+}
+
+/// One answer, read in full.
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    json: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn str(&self, field: &str) -> &str {
+        self.json[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string `{field}` in {}", self.json))
+    }
+
+    /// An error answer: `{error, error_description, kind?}` with the given status.
+    fn assert_error(&self, status: u16, error: &str, kind: Option<&str>) {
+        assert_eq!(self.status, status, "unexpected answer {}", self.json);
+        assert_eq!(self.str("error"), error, "{}", self.json);
+        assert!(
+            !self.str("error_description").is_empty(),
+            "errors describe themselves: {}",
+            self.json
+        );
+        assert_eq!(self.json["kind"].as_str(), kind, "{}", self.json);
+    }
+}
+
+impl Api {
+    fn new(worker: &Worker) -> Api {
+        Api {
+            base: worker.base_url().to_owned(),
+            http: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Answer {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Answer {
+        let response: Response = request.send().expect("the worker answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().expect("a readable body");
+        // Promises every answer keeps, whatever the route or outcome.
+        assert!(
+            !text.contains(CLIENT_SECRET) && !text.contains("s3cret"),
+            "the client secret leaked in a body: {text}"
+        );
+        for (name, value) in &headers {
+            let value = value.to_str().unwrap_or_default();
+            assert!(
+                !value.contains("s3cret"),
+                "the client secret leaked in header {name}"
+            );
+            assert_ne!(
+                (name.as_str(), value),
+                ("access-control-allow-origin", "*"),
+                "CORS is an allowlist, never *"
+            );
+        }
+        assert_eq!(
+            headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "every answer is no-store (status {status}: {text})"
+        );
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("status {status}: not JSON: {text}"))
+        };
+        Answer {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    /// Signs in at the emulator (approve) and exchanges the code through the worker.
+    fn sign_in(&self, emulator: &Emulator) -> Answer {
+        let code = emulator.authorize(CLIENT_ID, REDIRECT_URI, SCOPES, "state-1", CHALLENGE);
+        self.post(
+            "/twitter-access-token",
+            &json!({ "code": code, "codeVerifier": VERIFIER }),
+        )
+    }
+}
+
+fn assert_token_answer(answer: &Answer) {
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert!(!answer.str("access_token").is_empty());
+    assert!(!answer.str("refresh_token").is_empty());
+    assert_eq!(answer.str("token_type"), "bearer");
+    assert_eq!(answer.str("scope"), SCOPES);
+    let expires_in = answer.json["expires_in"].as_u64().expect("expires_in");
+    let expires_at = answer.json["expires_at"].as_u64().expect("expires_at");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        expires_at.abs_diff(now + expires_in) <= 5,
+        "expires_at {expires_at} is now + expires_in"
+    );
+}
+
+#[test]
+fn sign_in_refresh_with_rotation_and_revoke() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = Api::new(&worker);
+
+    let config = api.get("/twitter-config");
+    assert_eq!(config.status, 200);
+    assert_eq!(config.str("clientId"), CLIENT_ID);
+    assert_eq!(config.str("redirectUri"), REDIRECT_URI);
+    assert_eq!(config.str("scopes"), SCOPES);
+    assert_eq!(
+        config.str("authorizeUrl"),
+        format!("{}/i/oauth2/authorize", emulator.base_url())
+    );
+
+    let signed_in = api.sign_in(&emulator);
+    assert_token_answer(&signed_in);
+    assert_eq!(emulator.stats()["token"], 1, "one exchange reached X");
+    let access = signed_in.str("access_token").to_owned();
+    assert!(emulator.users_me(&access).is_some(), "X accepts the token");
+
+    // The code is single use at X; the worker passes X's verdict on with a kind.
+    let code = emulator.authorize(CLIENT_ID, REDIRECT_URI, SCOPES, "state-2", CHALLENGE);
+    let first = api.post(
+        "/twitter-access-token",
+        &json!({ "code": code, "codeVerifier": VERIFIER }),
+    );
+    assert_token_answer(&first);
+    api.post(
+        "/twitter-access-token",
+        &json!({ "code": code, "codeVerifier": VERIFIER }),
+    )
+    .assert_error(400, "invalid_request", Some("reauthorize"));
+
+    // Refresh rotates: the new refresh token works, the spent one is refused as X refuses it.
+    let spent = signed_in.str("refresh_token").to_owned();
+    let refreshed = api.post("/twitter-refresh-token", &json!({ "refreshToken": spent }));
+    assert_token_answer(&refreshed);
+    assert_ne!(refreshed.str("refresh_token"), spent);
+    assert_ne!(refreshed.str("access_token"), access);
+    let reused = api.post("/twitter-refresh-token", &json!({ "refreshToken": spent }));
+    reused.assert_error(400, "invalid_request", Some("reauthorize"));
+    assert_eq!(
+        reused.str("error_description"),
+        "Value passed for the token was invalid."
+    );
+    let again = api.post(
+        "/twitter-refresh-token",
+        &json!({ "refresh_token": refreshed.str("refresh_token") }),
+    );
+    assert_token_answer(&again);
+
+    // Revoke: X answers {"revoked": true} and refuses the token afterwards.
+    let live = again.str("access_token").to_owned();
+    let revoked = api.post(
+        "/twitter-revoke-token",
+        &json!({ "token": live, "tokenTypeHint": "access_token" }),
+    );
+    assert_eq!(revoked.status, 200, "{}", revoked.json);
+    assert_eq!(revoked.json, json!({ "revoked": true }));
+    assert!(
+        emulator.users_me(&live).is_none(),
+        "X refuses a revoked token"
+    );
+    assert_eq!(emulator.stats()["revoke"], 1);
+}
+
+#[test]
+fn the_sveltekit_tutorials_field_names_and_redirect_choice_work() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = Api::new(&worker);
+
+    // The tutorial's front end sends the verifier as `codeChallenge`.
+    let code = emulator.authorize(CLIENT_ID, REDIRECT_URI, SCOPES, "s", CHALLENGE);
+    let answer = api.post(
+        "/twitter-access-token",
+        &json!({ "code": code, "codeChallenge": VERIFIER }),
+    );
+    assert_token_answer(&answer);
+
+    // A second allowed redirect URI is honoured when it is the one the code was issued for.
+    let code = emulator.authorize(CLIENT_ID, OTHER_REDIRECT_URI, SCOPES, "s", CHALLENGE);
+    let answer = api.post(
+        "/twitter-access-token",
+        &json!({ "code": code, "code_verifier": VERIFIER, "redirectUri": OTHER_REDIRECT_URI }),
+    );
+    assert_token_answer(&answer);
+}
+
+#[test]
+fn bad_input_gets_a_clear_json_error() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = Api::new(&worker);
+    let url = |path: &str| format!("{}{path}", api.base);
+
+    let not_json = api.send(
+        api.http
+            .post(url("/twitter-access-token"))
+            .header("content-type", "text/plain")
+            .body("code=abc"),
+    );
+    not_json.assert_error(415, "unsupported_media_type", None);
+
+    let malformed = api.send(
+        api.http
+            .post(url("/twitter-access-token"))
+            .header("content-type", "application/json")
+            .body("{\"code\": "),
+    );
+    malformed.assert_error(400, "invalid_request", None);
+
+    api.post("/twitter-access-token", &json!(["code"]))
+        .assert_error(400, "invalid_request", None);
+    let missing = api.post(
+        "/twitter-access-token",
+        &json!({ "codeVerifier": VERIFIER }),
+    );
+    missing.assert_error(400, "invalid_request", None);
+    assert!(missing.str("error_description").contains("code"));
+    api.post("/twitter-access-token", &json!({ "code": "abc" }))
+        .assert_error(400, "invalid_request", None);
+    api.post(
+        "/twitter-access-token",
+        &json!({ "code": 42, "codeVerifier": VERIFIER }),
+    )
+    .assert_error(400, "invalid_request", None);
+    api.post(
+        "/twitter-access-token",
+        &json!({ "code": "a".repeat(5000), "codeVerifier": VERIFIER }),
+    )
+    .assert_error(400, "invalid_request", None);
+
+    for bad_verifier in ["short", &"a".repeat(129), &format!("{}!", &VERIFIER[..43])] {
+        api.post(
+            "/twitter-access-token",
+            &json!({ "code": "abc", "codeVerifier": bad_verifier }),
+        )
+        .assert_error(400, "invalid_request", None);
+    }
+    api.post(
+        "/twitter-access-token",
+        &json!({ "code": "abc", "codeVerifier": VERIFIER, "redirectUri": "https://evil.example/" }),
+    )
+    .assert_error(400, "invalid_request", None);
+    api.post("/twitter-refresh-token", &json!({}))
+        .assert_error(400, "invalid_request", None);
+    api.post(
+        "/twitter-revoke-token",
+        &json!({ "token": "t", "tokenTypeHint": "id_token" }),
+    )
+    .assert_error(400, "invalid_request", None);
+
+    let huge = json!({ "code": "x".repeat(17 * 1024), "codeVerifier": VERIFIER });
+    api.post("/twitter-access-token", &huge)
+        .assert_error(413, "payload_too_large", None);
+
+    let wrong_method = api.get("/twitter-access-token");
+    wrong_method.assert_error(405, "method_not_allowed", None);
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
+    api.send(api.http.delete(url("/twitter-config")))
+        .assert_error(405, "method_not_allowed", None);
+    api.get("/twitter-nothing-here")
+        .assert_error(404, "not_found", None);
+
+    assert_eq!(emulator.stats()["token"], 0, "no bad request reached X");
+}
+
+#[test]
+fn cors_is_an_allowlist_and_foreign_origins_are_refused() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = Api::new(&worker);
+    let url = format!("{}/twitter-refresh-token", api.base);
+
+    let preflight = api.send(
+        api.http
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("origin", ALLOWED_ORIGIN)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type"),
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some(ALLOWED_ORIGIN)
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("content-type")
+    );
+    assert_eq!(preflight.header("vary"), Some("Origin"));
+
+    let allowed = api.send(
+        api.http
+            .post(&url)
+            .header("origin", ALLOWED_ORIGIN)
+            .header("content-type", "application/json")
+            .body("{}"),
+    );
+    allowed.assert_error(400, "invalid_request", None);
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some(ALLOWED_ORIGIN)
+    );
+
+    for method in [reqwest::Method::OPTIONS, reqwest::Method::POST] {
+        let refused = api.send(
+            api.http
+                .request(method, &url)
+                .header("origin", "https://evil.example")
+                .header("content-type", "application/json")
+                .body(r#"{"refreshToken":"x"}"#),
+        );
+        refused.assert_error(403, "origin_not_allowed", None);
+        assert_eq!(refused.header("access-control-allow-origin"), None);
+    }
+
+    // The SPA served by the worker itself is same-origin: no CORS needed, not refused.
+    let own = api.send(
+        api.http
+            .get(format!("{}/twitter-config", api.base))
+            .header("origin", api.base.clone()),
+    );
+    assert_eq!(own.status, 200);
+    assert_eq!(own.header("access-control-allow-origin"), None);
+    assert_eq!(
+        emulator.stats()["token"],
+        0,
+        "refused requests never reach X"
+    );
+}
+
+#[test]
+fn x_failures_become_transient_errors() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = Api::new(&worker);
+    let refresh = |api: &Api| api.post("/twitter-refresh-token", &json!({ "refreshToken": "r" }));
+
+    emulator.inject_fault("token", "500", 1);
+    refresh(&api).assert_error(502, "server_error", Some("transient"));
+
+    emulator.inject_fault("token", "garbage", 1);
+    refresh(&api).assert_error(502, "x_unavailable", Some("transient"));
+
+    emulator.inject_fault("token", "429", 1);
+    let limited = refresh(&api);
+    assert_eq!(limited.status, 429, "{}", limited.json);
+    assert_eq!(limited.json["kind"], "transient");
+    assert_eq!(
+        limited.header("retry-after"),
+        Some("7"),
+        "Retry-After is passed on"
+    );
+
+    // Slower than the worker's X_TIMEOUT_MS (2 s here).
+    emulator.inject_fault_slow("token", 4000, 1);
+    let slow = refresh(&api);
+    slow.assert_error(502, "x_unavailable", Some("transient"));
+    assert!(slow.str("error_description").contains("2000 ms"));
+
+    // After the faults, X works again and so does the worker.
+    assert_token_answer(&api.sign_in(&emulator));
+    assert_eq!(emulator.stats()["token"], 5);
+}
+
+#[test]
+fn x_down_is_a_502() {
+    let emulator = confidential_emulator();
+    let mut vars = worker_vars(&emulator);
+    vars.insert(
+        "X_API_URL",
+        format!("http://127.0.0.1:{}", xauth_tests::closed_port()),
+    );
+    let worker = Worker::start(&vars);
+    let api = Api::new(&worker);
+    api.post("/twitter-refresh-token", &json!({ "refreshToken": "r" }))
+        .assert_error(502, "x_unavailable", Some("transient"));
+}
+
+#[test]
+fn public_client_mode_sends_client_id_and_no_secret() {
+    let emulator = Emulator::start(
+        EmulatorOptions::default()
+            .client(CLIENT_ID, None)
+            .redirect_uris(&[REDIRECT_URI]),
+    );
+    let mut vars = worker_vars(&emulator);
+    vars.remove("TWITTER_CLIENT_SECRET");
+    let worker = Worker::start(&vars);
+    let api = Api::new(&worker);
+
+    let signed_in = api.sign_in(&emulator);
+    assert_token_answer(&signed_in);
+    let refreshed = api.post(
+        "/twitter-refresh-token",
+        &json!({ "refreshToken": signed_in.str("refresh_token") }),
+    );
+    assert_token_answer(&refreshed);
+}
+
+#[test]
+fn a_confidential_app_without_its_secret_is_misconfigured() {
+    let emulator = confidential_emulator();
+    let mut vars = worker_vars(&emulator);
+    vars.remove("TWITTER_CLIENT_SECRET");
+    let worker = Worker::start(&vars);
+    let api = Api::new(&worker);
+    // X wants Basic auth from this client; the worker sent client_id only.
+    api.sign_in(&emulator)
+        .assert_error(401, "unauthorized_client", Some("misconfigured"));
+}
+
+#[test]
+fn missing_or_invalid_configuration_names_the_variable() {
+    let emulator = confidential_emulator();
+    let cases: [(&str, Option<&str>); 4] = [
+        ("TWITTER_CLIENT_ID", None),
+        ("TWITTER_SCOPES", Some("tweet.read not.a.scope")),
+        ("TWITTER_REDIRECT_URI", Some("not-a-url")),
+        ("ALLOWED_ORIGINS", Some("*")),
+    ];
+    for (variable, value) in cases {
+        let mut vars = worker_vars(&emulator);
+        match value {
+            Some(value) => vars.insert(variable, value.to_owned()),
+            None => vars.remove(variable),
+        };
+        let worker = Worker::start(&vars);
+        let api = Api::new(&worker);
+        for answer in [
+            api.get("/twitter-config"),
+            api.post("/twitter-refresh-token", &json!({ "refreshToken": "r" })),
+        ] {
+            answer.assert_error(500, "server_misconfigured", Some("misconfigured"));
+            assert!(
+                answer.str("error_description").contains(variable),
+                "names {variable}: {}",
+                answer.json
+            );
+        }
+    }
+}
