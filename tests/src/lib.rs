@@ -427,7 +427,7 @@ fn percent_decode(value: &str) -> String {
 /// Environment: `XAUTH_ROOT` (the repository root; default: this crate's parent),
 /// `XAUTH_WRANGLER` (default `<root>/node_modules/.bin/wrangler`), `PATH` with Node 22
 /// first (`<root>/.tools/node/node_modules/node/bin` is put first when it exists), and
-/// `XAUTH_WRANGLER_LOG_LEVEL` (default `warn`).
+/// `XAUTH_WRANGLER_LOG_LEVEL` (default `log`, so tests can read what the worker logged).
 pub struct Worker {
     base_url: String,
     child: Child,
@@ -495,7 +495,7 @@ impl Worker {
         write_private(&dir.path().join(".dev.vars"), &dev_vars(vars));
 
         let port = free_port();
-        let log_level = std::env::var("XAUTH_WRANGLER_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+        let log_level = std::env::var("XAUTH_WRANGLER_LOG_LEVEL").unwrap_or_else(|_| "log".into());
         let stdout = fs::File::create(dir.path().join("wrangler.out")).expect("a log file");
         let stderr = fs::File::create(dir.path().join("wrangler.err")).expect("a log file");
         let mut command = Command::new(&wrangler);

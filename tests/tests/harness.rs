@@ -65,7 +65,6 @@ fn emulators_are_independent_and_stop_on_drop() {
 }
 
 #[test]
-#[ignore = "needs wrangler and Node 22 (cargo xtask setup); run with --ignored"]
 fn worker_runs_a_script_in_workerd_with_verbatim_vars() {
     let x = emulator();
     let dir = tempfile::tempdir().unwrap();

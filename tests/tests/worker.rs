@@ -192,6 +192,11 @@ fn sign_in_refresh_with_rotation_and_revoke() {
 
     let signed_in = api.sign_in(&emulator);
     assert_token_answer(&signed_in);
+    assert_eq!(
+        signed_in.json["user"],
+        json!({ "id": "2244994945", "name": "X Demo User", "username": "xauthdemo" }),
+        "the worker asks X who signed in"
+    );
     assert_eq!(emulator.stats()["token"], 1, "one exchange reached X");
     let access = signed_in.str("access_token").to_owned();
     assert!(emulator.users_me(&access).is_some(), "X accepts the token");
@@ -240,6 +245,50 @@ fn sign_in_refresh_with_rotation_and_revoke() {
         "X refuses a revoked token"
     );
     assert_eq!(emulator.stats()["revoke"], 1);
+
+    // The worker logged each request, and neither the secret nor any token.
+    let logs = worker.output();
+    assert!(
+        logs.contains("POST /twitter-access-token 200"),
+        "logs: {logs}"
+    );
+    for secret in [CLIENT_SECRET, &access, &spent, &live] {
+        assert!(
+            !logs.contains(secret),
+            "a secret or token is in the logs: {logs}"
+        );
+    }
+}
+
+#[test]
+fn a_sign_in_survives_users_me_failing_or_not_being_allowed() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = Api::new(&worker);
+
+    emulator.inject_fault("users_me", "500", 1);
+    let without_user = api.sign_in(&emulator);
+    assert_token_answer(&without_user);
+    assert_eq!(without_user.json.get("user"), None);
+
+    // Without users.read the worker does not ask X who signed in.
+    let code = emulator.authorize(CLIENT_ID, REDIRECT_URI, "tweet.read", "s", CHALLENGE);
+    let narrow = api.post(
+        "/twitter-access-token",
+        &json!({ "code": code, "codeVerifier": VERIFIER }),
+    );
+    assert_eq!(narrow.status, 200, "{}", narrow.json);
+    assert_eq!(narrow.json.get("user"), None);
+    assert_eq!(
+        narrow.json.get("refresh_token"),
+        None,
+        "no offline.access, no refresh token"
+    );
+    assert_eq!(
+        emulator.stats()["users_me"],
+        1,
+        "only the allowed sign-in asked"
+    );
 }
 
 #[test]

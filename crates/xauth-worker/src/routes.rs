@@ -1,9 +1,10 @@
 //! One small handler per route. Each validates its input, asks X, and answers JSON.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use worker::{Request, Response};
 use xauth_core::{
-    AuthorizationCode, ClientAuth, PkceCodeVerifier, RefreshToken, TokenSet, TokenTypeHint,
+    AuthorizationCode, ClientAuth, PkceCodeVerifier, RefreshToken, Scope, Scopes, TokenSet,
+    TokenTypeHint,
 };
 
 use crate::body::read_json_body;
@@ -46,7 +47,42 @@ pub async fn access_token(mut req: Request, config: &Config) -> Result<Response,
     let form =
         xauth_core::code_exchange_request(client_auth(config), &code, redirect_uri, &verifier);
     let reply = x::post_form(&config.token_url(), form, config.x_timeout_ms).await?;
-    token_answer(&x::token_set(&reply, now_unix_secs())?)
+    let tokens = x::token_set(&reply, now_unix_secs())?;
+    // X's API answers no browser, so the worker asks who signed in while it holds the token.
+    let user = signed_in_user(config, &tokens).await;
+    token_answer(&tokens, user.as_ref())
+}
+
+/// Who signed in, from X's `/2/users/me`, when the granted scope allows it. A failure here
+/// is logged and leaves `user` out: the sign-in itself succeeded and its tokens must not be lost.
+async fn signed_in_user(config: &Config, tokens: &TokenSet) -> Option<XUser> {
+    let granted = Scopes::parse(tokens.scope.as_deref()?).ok()?;
+    if !(granted.contains(Scope::UsersRead) && granted.contains(Scope::TweetRead)) {
+        return None;
+    }
+    let outcome = match x::users_me(config, &tokens.access_token).await {
+        Ok(reply) if reply.status == 200 => serde_json::from_slice::<UsersMe>(&reply.body)
+            .map(|me| me.data)
+            .map_err(|_| 200),
+        Ok(reply) => Err(reply.status),
+        Err(error) => Err(error.status),
+    };
+    outcome
+        .inspect_err(|status| worker::console_warn!("users/me failed: {status}"))
+        .ok()
+}
+
+/// X's `/2/users/me` answer: `{"data": {"id", "name", "username"}}`.
+#[derive(Deserialize)]
+struct UsersMe {
+    data: XUser,
+}
+
+#[derive(Deserialize, Serialize)]
+struct XUser {
+    id: String,
+    name: String,
+    username: String,
 }
 
 /// `POST /twitter-refresh-token` {refreshToken}: a refresh, which rotates the refresh token.
@@ -59,7 +95,7 @@ pub async fn refresh_token(mut req: Request, config: &Config) -> Result<Response
 
     let form = xauth_core::refresh_request(client_auth(config), &refresh_token);
     let reply = x::post_form(&config.token_url(), form, config.x_timeout_ms).await?;
-    token_answer(&x::token_set(&reply, now_unix_secs())?)
+    token_answer(&x::token_set(&reply, now_unix_secs())?, None)
 }
 
 /// `POST /twitter-revoke-token` {token, tokenTypeHint?}: RFC 7009 revocation.
@@ -99,8 +135,9 @@ fn client_auth(config: &Config) -> ClientAuth<'_> {
     }
 }
 
-/// X's token JSON shape, plus `expires_at` so the browser need not trust its own clock math.
-fn token_answer(tokens: &TokenSet) -> Result<Response, ApiError> {
+/// X's token JSON shape, plus `expires_at` (so the browser need not do clock math) and,
+/// after a sign-in, `user`.
+fn token_answer(tokens: &TokenSet, user: Option<&XUser>) -> Result<Response, ApiError> {
     #[derive(Serialize)]
     struct TokenAnswer<'a> {
         access_token: &'a str,
@@ -113,6 +150,8 @@ fn token_answer(tokens: &TokenSet) -> Result<Response, ApiError> {
         scope: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         refresh_token: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user: Option<&'a XUser>,
     }
     Ok(Response::from_json(&TokenAnswer {
         access_token: tokens.access_token.secret(),
@@ -121,6 +160,7 @@ fn token_answer(tokens: &TokenSet) -> Result<Response, ApiError> {
         expires_at: tokens.expires_at,
         scope: tokens.scope.as_deref(),
         refresh_token: tokens.refresh_token.as_ref().map(|token| token.secret()),
+        user,
     })?)
 }
 

@@ -7,9 +7,10 @@ use futures_util::future::{Either, select};
 use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
 };
-use xauth_core::{FormRequest, RawErrorResponse, RawTokenResponse, TokenSet, XError};
+use xauth_core::{AccessToken, FormRequest, RawErrorResponse, RawTokenResponse, TokenSet, XError};
 
 use crate::body::collect_at_most;
+use crate::config::Config;
 use crate::error::ApiError;
 
 /// X's token answers are a few hundred bytes; more than this is not X.
@@ -22,7 +23,7 @@ pub struct XReply {
     pub retry_after: Option<String>,
 }
 
-/// POSTs a form to X, bounded in time: unreachable, too slow or oversized is a 502.
+/// POSTs a form to X's token or revoke endpoint, bounded in time.
 pub async fn post_form(url: &str, form: FormRequest, timeout_ms: u32) -> Result<XReply, ApiError> {
     let headers = Headers::new();
     headers.set("content-type", FormRequest::CONTENT_TYPE)?;
@@ -33,8 +34,29 @@ pub async fn post_form(url: &str, form: FormRequest, timeout_ms: u32) -> Result<
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual)
         .with_body(Some(form.body.as_str().into()));
+    send(url, init, timeout_ms).await
+}
+
+/// `GET /2/users/me` with the user's token: who signed in.
+pub async fn users_me(config: &Config, access_token: &AccessToken) -> Result<XReply, ApiError> {
+    let headers = Headers::new();
+    headers.set("accept", "application/json")?;
+    headers.set(
+        "authorization",
+        &xauth_core::bearer_authorization(access_token),
+    )?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let url = format!("{}{}", config.x_api_url, xauth_core::USERS_ME_PATH);
+    send(&url, init, config.x_timeout_ms).await
+}
+
+/// Sends one request to X and reads the answer, all within `timeout_ms`:
+/// unreachable, too slow or oversized is a 502. Redirects are not followed, so a
+/// request carrying credentials never goes anywhere but where it was sent.
+async fn send(url: &str, mut init: RequestInit, timeout_ms: u32) -> Result<XReply, ApiError> {
+    init.with_redirect(RequestRedirect::Manual);
     let request = Request::new_with_init(url, &init)?;
 
     let controller = AbortController::default();
