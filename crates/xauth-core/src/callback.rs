@@ -35,16 +35,7 @@ pub struct CallbackParams {
 /// MUST NOT be included more than once"; which copy wins would be a guess an attacker could
 /// steer) or the input is longer than [`MAX_CALLBACK_LEN`].
 pub fn parse_callback(input: &str) -> Result<CallbackParams, CallbackError> {
-    if input.len() > MAX_CALLBACK_LEN {
-        return Err(CallbackError::Malformed);
-    }
-    let input = input.split_once('#').map_or(input, |(before, _)| before);
-    let query = match input.split_once('?') {
-        Some((_, query)) => query,
-        // A URL without a query: there are no parameters.
-        None if looks_like_url(input) => "",
-        None => input,
-    };
+    let query = callback_query(input).ok_or(CallbackError::Malformed)?;
     let mut params = CallbackParams::default();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         let slot = match &*name {
@@ -66,6 +57,21 @@ pub fn parse_callback(input: &str) -> Result<CallbackParams, CallbackError> {
         *slot = Some(value.into_owned());
     }
     Ok(params)
+}
+
+/// The query of a callback URL (or of a bare query, with or without `?`), without any
+/// `#fragment`; `None` if the input is longer than [`MAX_CALLBACK_LEN`].
+pub(crate) fn callback_query(input: &str) -> Option<&str> {
+    if input.len() > MAX_CALLBACK_LEN {
+        return None;
+    }
+    let input = input.split_once('#').map_or(input, |(before, _)| before);
+    Some(match input.split_once('?') {
+        Some((_, query)) => query,
+        // A URL without a query: there are no parameters.
+        None if looks_like_url(input) => "",
+        None => input,
+    })
 }
 
 /// `scheme://` before the first `=` or `&`: the input is a URL, not a bare query.

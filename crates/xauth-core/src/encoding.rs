@@ -19,6 +19,16 @@ pub(crate) fn push_percent_encoded(out: &mut String, value: &str) {
     }
 }
 
+/// [`push_percent_encoded`] for raw bytes (which need not be UTF-8), as RFC 5849 §3.6
+/// encodes decoded parameters: unreserved bytes literal, every other byte `%XX` with
+/// uppercase hex.
+#[cfg(feature = "oauth1")]
+pub(crate) fn push_percent_encoded_bytes(out: &mut String, value: &[u8]) {
+    for part in percent_encoding::percent_encode(value, NOT_UNRESERVED) {
+        out.push_str(part);
+    }
+}
+
 /// BASE64URL without padding (RFC 7636 Appendix A, RFC 4648 §5).
 pub(crate) fn base64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)

@@ -20,7 +20,18 @@
 //!    X's quirks) turn the answers into a [`TokenSet`] or an [`XError`].
 //!
 //! Secrets ([`ClientSecret`], [`AccessToken`], [`RefreshToken`], [`PkceCodeVerifier`],
-//! [`AuthorizationCode`]) never show their value through `Debug` or `Display`.
+//! [`AuthorizationCode`], [`ConsumerSecret`], [`Password`], and with `oauth1` `TokenSecret`
+//! and `OAuth1Verifier`) never show their value through `Debug` or `Display`.
+//!
+//! X's other ways to authenticate:
+//!
+//! - App-only (an app bearer token, RFC 6749 §4.4): [`client_credentials_request`] and
+//!   [`process_app_token_response`].
+//! - HTTP Basic for X's enterprise APIs (RFC 7617): [`basic_auth_header`].
+//! - OAuth 1.0a (RFC 5849), with the `oauth1` cargo feature (off by default, so the browser
+//!   does not carry HMAC-SHA1): request signing (`signature_base_string`, `sign_hmac_sha1`,
+//!   `authorization_header`) and the three-legged sign-in by callback or PIN
+//!   (`request_token_request` ... `process_access_token_response`).
 //!
 //! ```
 //! use xauth_core::*;
@@ -77,10 +88,14 @@
     )
 )]
 
+mod app_only;
 mod authorize;
+mod basic;
 mod callback;
 mod encoding;
 mod error;
+#[cfg(feature = "oauth1")]
+mod oauth1;
 mod pkce;
 mod random;
 mod revocation;
@@ -90,19 +105,33 @@ mod state;
 mod token;
 mod url;
 
+pub use crate::app_only::{APP_TOKEN_PATH, client_credentials_request, process_app_token_response};
 pub use crate::authorize::AuthorizationRequest;
+pub use crate::basic::{BasicAuthError, basic_auth_header};
 pub use crate::callback::{
     CallbackError, CallbackParams, MAX_CALLBACK_LEN, ValidatedCallback, parse_callback,
     validate_callback,
 };
 pub use crate::error::{ErrorKind, RawErrorResponse, XError, classify_error};
+#[cfg(feature = "oauth1")]
+pub use crate::oauth1::{
+    ACCESS_TOKEN_PATH, OAUTH1_AUTHENTICATE_PATH, OAUTH1_AUTHORIZE_PATH, OAuth1AccessToken,
+    OAuth1Callback, OAuth1Error, OAuth1Params, OAuth1Request, REQUEST_TOKEN_PATH, RequestToken,
+    SIGNATURE_METHOD, SignedRequest, access_token_request, authorization_header, generate_nonce,
+    nonce_from_random_bytes, oauth1_authenticate_url, oauth1_authorize_url,
+    process_access_token_response, process_request_token_response, request_token_request,
+    sign_hmac_sha1, signature_base_string, validate_oauth1_callback,
+};
 pub use crate::pkce::{PkceCodeChallenge, PkceError};
 pub use crate::random::RandomnessError;
 pub use crate::revocation::{TokenTypeHint, revoke_request};
 pub use crate::scope::{Scope, ScopeError, Scopes};
 pub use crate::secrets::{
-    AccessToken, AuthorizationCode, ClientId, ClientSecret, PkceCodeVerifier, RefreshToken,
+    AccessToken, AuthorizationCode, ClientId, ClientSecret, ConsumerKey, ConsumerSecret, Password,
+    PkceCodeVerifier, RefreshToken,
 };
+#[cfg(feature = "oauth1")]
+pub use crate::secrets::{OAuth1Token, OAuth1Verifier, TokenSecret};
 pub use crate::state::{CsrfToken, MAX_STATE_LEN, StateError};
 pub use crate::token::{
     ClientAuth, FormRequest, RawTokenResponse, TokenResponseError, TokenSet, basic_authorization,

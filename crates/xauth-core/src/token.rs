@@ -75,12 +75,23 @@ impl fmt::Debug for Redacted {
 ///
 /// The value contains the client secret, reversibly encoded. Never log it.
 pub fn basic_authorization(id: &ClientId, secret: &ClientSecret) -> String {
+    basic_form_encoded(id.as_str(), secret.secret())
+}
+
+/// `"Basic " + base64(urlencode(id) ":" urlencode(secret))`: RFC 6749 §2.3.1 client
+/// authentication, also X's app-only token request.
+pub(crate) fn basic_form_encoded(id: &str, secret: &str) -> String {
     let mut credentials = String::new();
-    credentials.extend(form_urlencoded::byte_serialize(id.as_str().as_bytes()));
+    credentials.extend(form_urlencoded::byte_serialize(id.as_bytes()));
     credentials.push(':');
-    credentials.extend(form_urlencoded::byte_serialize(secret.secret().as_bytes()));
+    credentials.extend(form_urlencoded::byte_serialize(secret.as_bytes()));
+    basic_header(credentials.as_bytes())
+}
+
+/// `"Basic " + base64(credentials)` (RFC 7617 §2).
+pub(crate) fn basic_header(credentials: &[u8]) -> String {
     let mut header = String::from("Basic ");
-    STANDARD.encode_string(credentials.as_bytes(), &mut header);
+    STANDARD.encode_string(credentials, &mut header);
     header
 }
 

@@ -16,7 +16,7 @@ pub const USERS_ME_PATH: &str = "/2/users/me";
 
 /// Checks an absolute `http`/`https` URL with a host, no fragment (RFC 6749 §3.1, §3.1.2)
 /// and no whitespace or control characters.
-fn validate(value: &str) -> Result<(), UrlError> {
+pub(crate) fn validate(value: &str) -> Result<(), UrlError> {
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(UrlError::InvalidCharacter);
     }
