@@ -30,7 +30,18 @@ pub(crate) async fn users_me(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_string());
-    let scope = bearer.and_then(|token| shared.store().live_access(&token).map(str::to_string));
+    let store = shared.store();
+    if bearer.is_some() && bearer == store.app_token {
+        drop(store);
+        // X: an app-only token names no user.
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Unsupported Authentication",
+            "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+        );
+    }
+    let scope = bearer.and_then(|token| store.live_access(&token).map(str::to_string));
+    drop(store);
     let Some(scope) = scope else {
         return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     };

@@ -246,7 +246,7 @@ fn consent_page(
 }
 
 /// X's dead end for a request that cannot be sent back to the client.
-fn error_page(message: &str) -> Response {
+pub(crate) fn error_page(message: &str) -> Response {
     let message = escape_html(message);
     (
         StatusCode::BAD_REQUEST,

@@ -1,4 +1,4 @@
-//! A local stand-in for X's OAuth 2.0 endpoints: the demo's default X and the tests' X.
+//! A local stand-in for X's OAuth endpoints: the demo's default X and the tests' X.
 //!
 //! It serves the paths X serves (`/i/oauth2/authorize`, `/2/oauth2/token`,
 //! `/2/oauth2/revoke`, `/2/users/me`) for one registered client and one user, and follows
@@ -6,8 +6,13 @@
 //! scopes, PKCE required (S256, plain tolerated), 30 s single-use codes, rotating refresh
 //! tokens, Basic client authentication with form-urlencoded parts (RFC 6749 §2.3.1).
 //!
-//! It does **not** share code with `xauth-core`: PKCE and client authentication are
-//! implemented again here, so the emulator checks the client independently.
+//! X's other auth kinds, for one registered consumer (key and secret): OAuth 1.0a
+//! (`/oauth/request_token`, `/oauth/authorize`, `/oauth/authenticate`,
+//! `/oauth/access_token`; HMAC-SHA1 signatures, single-use nonces, a 600 s timestamp window,
+//! callback or PIN) and the app-only bearer token (`/oauth2/token`).
+//!
+//! It does **not** share code with `xauth-core`: PKCE, client authentication and OAuth 1.0a
+//! signatures are implemented again here, so the emulator checks the client independently.
 //!
 //! Tests drive it through a control API under `/__emulator/` (never at X): call counters,
 //! a reset, injected faults (500, 429, garbage, slow, dropped connection) and forced
@@ -27,10 +32,13 @@
 )]
 
 mod api;
+mod app_only;
 mod authorize;
 mod control;
 mod http;
+mod oauth1;
 mod server;
+mod signature;
 mod store;
 mod token;
 
@@ -49,6 +57,12 @@ pub const DEFAULT_CLIENT_ID: &str = "xauth-demo-client";
 pub const DEFAULT_CLIENT_SECRET: &str = "xauth-demo-secret";
 /// The redirect URIs registered by default: the worker under `wrangler dev`.
 pub const DEFAULT_REDIRECT_URIS: [&str; 2] = ["http://127.0.0.1:8787/", "http://localhost:8787/"];
+/// The OAuth 1.0a / app-only consumer key registered by default.
+pub const DEFAULT_CONSUMER_KEY: &str = "xauth-demo-consumer";
+/// The consumer secret registered by default (a demo value, not a secret).
+pub const DEFAULT_CONSUMER_SECRET: &str = "xauth-demo-consumer-secret";
+/// How far an OAuth 1.0a `oauth_timestamp` may be from the emulator's clock, in seconds.
+pub const OAUTH1_TIMESTAMP_WINDOW_SECS: u64 = signature::TIMESTAMP_WINDOW_SECS;
 /// The port the binary listens on by default.
 pub const DEFAULT_PORT: u16 = 8790;
 /// X's access token lifetime, in seconds.
@@ -120,13 +134,19 @@ pub struct EmulatorConfig {
     /// The client secret of a confidential client; `None` registers a public client
     /// (no secret, `client_id` in the body, Basic authentication refused).
     pub client_secret: Option<String>,
-    /// Registered callbacks; `redirect_uri` must equal one of them exactly.
+    /// Registered callbacks; `redirect_uri` must equal one of them exactly. OAuth 1.0a's
+    /// `oauth_callback` must equal one of them once both lose their query.
     pub redirect_uris: Vec<String>,
+    /// The consumer key ("API Key") for OAuth 1.0a and app-only tokens.
+    pub consumer_key: String,
+    /// The consumer secret ("API Key Secret").
+    pub consumer_secret: String,
     /// Access token lifetime (`expires_in`).
     pub access_ttl: Duration,
     /// How long an authorization code can be exchanged.
     pub code_ttl: Duration,
-    /// Decide every authorization request at once instead of showing the consent page.
+    /// Decide every authorization request (OAuth 2.0 and 1.0a) at once instead of showing
+    /// the consent page.
     pub auto_decision: Option<Decision>,
     /// Stricter than X is known to be: a refresh also kills the access token that was
     /// issued with the spent refresh token.
@@ -144,6 +164,8 @@ impl Default for EmulatorConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            consumer_key: DEFAULT_CONSUMER_KEY.into(),
+            consumer_secret: DEFAULT_CONSUMER_SECRET.into(),
             access_ttl: Duration::from_secs(DEFAULT_ACCESS_TTL_SECS),
             code_ttl: Duration::from_secs(DEFAULT_CODE_TTL_SECS),
             auto_decision: None,
@@ -162,6 +184,8 @@ impl fmt::Debug for EmulatorConfig {
                 &self.client_secret.as_ref().map(|_| "[redacted]"),
             )
             .field("redirect_uris", &self.redirect_uris)
+            .field("consumer_key", &self.consumer_key)
+            .field("consumer_secret", &"[redacted]")
             .field("access_ttl", &self.access_ttl)
             .field("code_ttl", &self.code_ttl)
             .field("auto_decision", &self.auto_decision)
@@ -180,7 +204,13 @@ impl fmt::Debug for EmulatorConfig {
 /// | `POST /i/oauth2/authorize/decision` | the consent page's form |
 /// | `POST /2/oauth2/token` | `authorization_code` and `refresh_token` grants |
 /// | `POST /2/oauth2/revoke` | RFC 7009 revocation, answers `{"revoked":true}` |
-/// | `GET /2/users/me` | the user, for a live bearer token with `users.read tweet.read` |
+/// | `GET /2/users/me` | the user, for a live bearer token with `users.read tweet.read` (403 for the app-only token) |
+/// | `POST /oauth/request_token` | OAuth 1.0a request token; signed, `oauth_callback` = registered URL or `oob` |
+/// | `GET /oauth/authorize` | consent page, or `decision=approve\|deny`; `oauth_token=…` |
+/// | `GET /oauth/authenticate` | the same, approving at once a consumer the user approved before |
+/// | `POST /oauth/authorize` | the OAuth 1.0a consent page's form |
+/// | `POST /oauth/access_token` | signed with the request token, `oauth_verifier`; answers the user's token |
+/// | `POST /oauth2/token` | app-only bearer token: Basic(consumer key, secret), `grant_type=client_credentials` |
 /// | `GET /__emulator/stats` | call counters |
 /// | `POST /__emulator/reset` | zero the counters, drop pending faults |
 /// | `POST /__emulator/faults` | `{"endpoint","mode","count","delay_ms"}` |
@@ -193,6 +223,14 @@ pub fn router(config: EmulatorConfig) -> Router {
         .route("/2/oauth2/token", post(token::token))
         .route("/2/oauth2/revoke", post(token::revoke))
         .route("/2/users/me", get(api::users_me))
+        .route("/oauth/request_token", post(oauth1::request_token))
+        .route(
+            "/oauth/authorize",
+            get(oauth1::authorize).post(oauth1::decision),
+        )
+        .route("/oauth/authenticate", get(oauth1::authenticate))
+        .route("/oauth/access_token", post(oauth1::access_token))
+        .route("/oauth2/token", post(app_only::app_token))
         .route("/__emulator/stats", get(control::stats))
         .route("/__emulator/reset", post(control::reset))
         .route("/__emulator/faults", post(control::faults))

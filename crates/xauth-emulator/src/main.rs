@@ -1,4 +1,4 @@
-//! `xauth-emulator`: X's OAuth 2.0 endpoints on localhost, for the demo and the tests.
+//! `xauth-emulator`: X's OAuth endpoints on localhost, for the demo and the tests.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -6,10 +6,12 @@ use std::time::Duration;
 use clap::Parser;
 use xauth_emulator::{
     DEFAULT_ACCESS_TTL_SECS, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_CODE_TTL_SECS,
-    DEFAULT_PORT, DEFAULT_REDIRECT_URIS, Decision, EmulatorConfig, User,
+    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_PORT, DEFAULT_REDIRECT_URIS, Decision,
+    EmulatorConfig, User,
 };
 
-/// A local stand-in for X's OAuth 2.0 endpoints (authorize, token, revoke, users/me).
+/// A local stand-in for X's OAuth endpoints (OAuth 2.0 authorize, token, revoke, users/me;
+/// OAuth 1.0a; app-only tokens).
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
@@ -41,6 +43,17 @@ struct Args {
         default_values = DEFAULT_REDIRECT_URIS
     )]
     redirect_uris: Vec<String>,
+    /// The OAuth 1.0a / app-only consumer key ("API Key").
+    #[arg(long, env = "XAUTH_EMULATOR_CONSUMER_KEY", default_value = DEFAULT_CONSUMER_KEY)]
+    consumer_key: String,
+    /// The consumer secret ("API Key Secret").
+    #[arg(
+        long,
+        env = "XAUTH_EMULATOR_CONSUMER_SECRET",
+        default_value = DEFAULT_CONSUMER_SECRET,
+        hide_env_values = true
+    )]
+    consumer_secret: String,
     /// Access token lifetime in seconds.
     #[arg(long, env = "XAUTH_EMULATOR_ACCESS_TTL", default_value_t = DEFAULT_ACCESS_TTL_SECS)]
     access_ttl: u64,
@@ -77,6 +90,8 @@ impl Args {
             client_id: self.client_id,
             client_secret: (!self.public).then_some(self.client_secret),
             redirect_uris: self.redirect_uris,
+            consumer_key: self.consumer_key,
+            consumer_secret: self.consumer_secret,
             access_ttl: Duration::from_secs(self.access_ttl),
             code_ttl: Duration::from_secs(self.code_ttl),
             auto_decision: match (self.auto_approve, self.auto_deny) {
@@ -101,7 +116,7 @@ async fn main() -> std::io::Result<()> {
     let config = args.config();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     eprintln!(
-        "xauth-emulator: X emulator on http://{} for {} client {:?}; callbacks {}",
+        "xauth-emulator: X emulator on http://{} for {} client {:?}, consumer {:?}; callbacks {}",
         listener.local_addr()?,
         if config.client_secret.is_some() {
             "confidential"
@@ -109,6 +124,7 @@ async fn main() -> std::io::Result<()> {
             "public"
         },
         config.client_id,
+        config.consumer_key,
         config.redirect_uris.join(" "),
     );
     tokio::select! {

@@ -1,6 +1,6 @@
 //! The emulator's memory: codes, tokens, call counters and pending faults.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,16 @@ pub(crate) struct Store {
     pub codes: HashMap<String, Code>,
     pub access: HashMap<String, Access>,
     pub refresh: HashMap<String, Refresh>,
+    /// OAuth 1.0a request tokens, until traded for an access token or denied.
+    pub request_tokens: HashMap<String, RequestToken>,
+    /// OAuth 1.0a access tokens and their secrets.
+    pub oauth1_access: HashMap<String, String>,
+    /// OAuth 1.0a nonces seen, per (consumer key, nonce), with their timestamps.
+    pub nonces: HashMap<(String, String), u64>,
+    /// Consumer keys the user has approved: `/oauth/authenticate` skips the prompt for them.
+    pub approved_consumers: HashSet<String>,
+    /// The app-only bearer token, minted on the first request and then always the same.
+    pub app_token: Option<String>,
     pub stats: Stats,
     faults: HashMap<Endpoint, VecDeque<Fault>>,
 }
@@ -67,6 +77,17 @@ pub(crate) struct Refresh {
     pub scope: String,
     /// The access token issued together with this refresh token.
     pub access: String,
+}
+
+/// An OAuth 1.0a request token (RFC 5849 §2.1).
+pub(crate) struct RequestToken {
+    pub secret: String,
+    /// The consumer that asked for it.
+    pub consumer: String,
+    /// The callback URL; `None` for `oob` (the PIN flow).
+    pub callback: Option<String>,
+    /// Set when the user approves; `/oauth/access_token` must present it.
+    pub verifier: Option<String>,
 }
 
 /// What a successful grant hands out.
@@ -146,6 +167,16 @@ pub(crate) struct Stats {
     /// Authorization requests with `code_challenge_method=plain` (a client should never
     /// send one).
     pub pkce_plain: u64,
+    /// OAuth 1.0a: `POST /oauth/request_token`.
+    pub oauth1_request_token: u64,
+    /// OAuth 1.0a: `GET /oauth/authorize` and `GET /oauth/authenticate`.
+    pub oauth1_authorize: u64,
+    /// OAuth 1.0a: the consent page's form, `POST /oauth/authorize`.
+    pub oauth1_authorize_decision: u64,
+    /// OAuth 1.0a: `POST /oauth/access_token`.
+    pub oauth1_access_token: u64,
+    /// App-only: `POST /oauth2/token`.
+    pub app_token: u64,
     /// Calls answered by an injected fault (including `slow` ones).
     pub faults_served: u64,
 }
@@ -163,6 +194,11 @@ impl Default for Stats {
             revoke: 0,
             users_me: 0,
             pkce_plain: 0,
+            oauth1_request_token: 0,
+            oauth1_authorize: 0,
+            oauth1_authorize_decision: 0,
+            oauth1_access_token: 0,
+            app_token: 0,
             faults_served: 0,
         }
     }
@@ -175,6 +211,9 @@ pub(crate) enum Endpoint {
     Token,
     Revoke,
     UsersMe,
+    RequestToken,
+    AccessToken,
+    AppToken,
 }
 
 /// How a faulted call fails.
