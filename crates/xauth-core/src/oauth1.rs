@@ -841,9 +841,8 @@ mod tests {
             sign_hmac_sha1(&base, &consumer_secret, None),
             "74KNZJeDHnMBp0EMJ9ZHt/XKycU="
         );
-        // The protected resource request. Its base string is the RFC's; the signature
-        // the RFC prints (MdpQcU8iPSUjWoN5UDK7vqEKRXI=) does not match it, so this one was
-        // computed independently (Python's hmac module over the same key and base string).
+        // The protected resource request: the RFC's base string, and the signature its
+        // Authorization header prints percent-encoded (MdpQcU8iPSUjWoN%2FUDMsK2sui9I%3D).
         let base = base_string(
             "GET",
             "http://photos.example.net/photos?file=vacation.jpg&size=original",
