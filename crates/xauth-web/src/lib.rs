@@ -1,49 +1,121 @@
 //! xauth-web: the browser half of "Sign in with X", compiled to wasm with wasm-bindgen.
 //!
-//! This first cut exposes PKCE to JavaScript; the sign-in flow, the callback and the
-//! token keeper build on it. The protocol itself lives in `xauth-core`.
+//! It does **not** talk to X: X's token endpoint answers no browser. It makes the PKCE
+//! verifier and the state, sends the user to X's consent page, checks X's redirect back,
+//! and hands the code to the worker (`xauth-worker`), which holds the client secret. The
+//! protocol itself (PKCE, the link, the callback checks) is `xauth-core`; this crate adds
+//! the browser's storage, address bar and `fetch`.
+//!
+//! JavaScript sees two classes (the TypeScript types are in the generated `.d.ts`):
+//!
+//! ```js
+//! import init, { XAuth } from "./pkg/xauth_web.js";
+//! await init();
+//! const xauth = await XAuth.fromWorker();           // GET /twitter-config
+//! if (xauth.isCallback()) {
+//!   const session = await xauth.handleCallback();   // checks state, POST /twitter-access-token
+//!   console.log(session.user?.username, session.expiresAt);
+//!   await session.signOut();                        // POST /twitter-revoke-token
+//! } else {
+//!   xauth.signIn();                                 // off to X
+//! }
+//! ```
+//!
+//! Errors are `Error` objects named `XAuthError` with a stable `code`; see the crate's
+//! README for the list and for where tokens are kept.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+// Nothing from outside may panic the page: no unwrap, expect, unchecked indexing or
+// overflowing integer arithmetic outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
-use wasm_bindgen::prelude::*;
-use xauth_core::PkceCodeVerifier;
+mod address;
+mod client;
+mod error;
+mod http;
+mod js;
+mod session;
+mod store;
 
-/// A fresh PKCE pair for one sign-in (RFC 7636 §4.1-4.2).
-#[wasm_bindgen]
-pub struct PkcePair {
-    verifier: PkceCodeVerifier,
-    challenge: String,
+pub use crate::client::{XAuth, XAuthOptions};
+pub use crate::session::Session;
+
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Where a session's tokens are kept: this page's memory, or also sessionStorage. */
+export type StorageKind = "memory" | "session";
+
+/** Options of `new XAuth(options)`. */
+export interface XAuthOptions {
+  /** The app's OAuth 2.0 client id (X developer portal). */
+  clientId: string;
+  /** The callback registered with X, exactly (absolute http(s), no fragment). */
+  redirectUri: string;
+  /** Space-separated X scopes, e.g. "tweet.read users.read offline.access". */
+  scopes: string;
+  /** X's consent page; default "https://x.com/i/oauth2/authorize" (or an emulator's). */
+  authorizeUrl?: string;
+  /** The worker's base URL; default "" (this page's origin). */
+  endpoint?: string;
+  /** Where sessions are kept; default "memory". */
+  storage?: StorageKind;
 }
 
-#[wasm_bindgen]
-impl PkcePair {
-    /// Makes a verifier from the browser's CSPRNG (`crypto.getRandomValues`).
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> Result<PkcePair, JsError> {
-        let verifier = PkceCodeVerifier::generate().map_err(|e| JsError::new(&e.to_string()))?;
-        let challenge = verifier.challenge().as_str().to_owned();
-        Ok(PkcePair {
-            verifier,
-            challenge,
-        })
-    }
-
-    /// The verifier: kept by the app until the code exchange, never sent to X's authorize page.
-    #[wasm_bindgen(getter)]
-    pub fn verifier(&self) -> String {
-        self.verifier.secret().to_owned()
-    }
-
-    /// The S256 challenge that goes into the authorize link.
-    #[wasm_bindgen(getter)]
-    pub fn challenge(&self) -> String {
-        self.challenge.clone()
-    }
+/** What `signInUrl()` returns: the link to X's consent page and its state. */
+export interface SignInLink {
+  url: string;
+  state: string;
 }
 
-/// The S256 challenge of a verifier; throws when the verifier is not 43-128 unreserved chars.
-#[wasm_bindgen(js_name = pkceChallenge)]
-pub fn pkce_challenge(verifier: &str) -> Result<String, JsError> {
-    let verifier = PkceCodeVerifier::parse(verifier).map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(verifier.challenge().as_str().to_owned())
+/** Who signed in (X's `/2/users/me`). */
+export interface XUser {
+  id: string;
+  name: string;
+  username: string;
 }
+
+/** The stable `code` of an `XAuthError`. */
+export type XAuthErrorCode =
+  | "invalid_options"
+  | "storage_unavailable"
+  | "randomness_unavailable"
+  | "unsupported_environment"
+  | "no_pending_sign_in"
+  | "malformed_callback"
+  | "missing_state"
+  | "state_mismatch"
+  | "access_denied"
+  | "authorization_error"
+  | "missing_code"
+  | "network_error"
+  | "invalid_response"
+  | "config_failed"
+  | "exchange_failed"
+  | "revoke_failed";
+
+/** What every method throws or rejects with: an `Error` named "XAuthError". */
+export interface XAuthError extends Error {
+  name: "XAuthError";
+  code: XAuthErrorCode;
+  /** exchange_failed, revoke_failed, config_failed: what to do (sign in again, fix the setup, retry). */
+  kind?: "reauthorize" | "misconfigured" | "transient";
+  /** exchange_failed, revoke_failed, config_failed: the worker's HTTP status. */
+  status?: number;
+  /** The worker's or X's error code (e.g. "invalid_request"), when there is one. */
+  error?: string;
+  /** X's or the worker's error_description (text from outside: escape before showing). */
+  description?: string;
+  /** no_pending_sign_in: nothing stored in this tab, or stored over 10 minutes ago. */
+  reason?: "missing" | "expired";
+}
+"#;

@@ -1,39 +1,953 @@
-//! Runs in headless Chromium (`cargo test --target wasm32-unknown-unknown -p xauth-web`).
+//! The sign-in flow in headless Chromium
+//! (`cargo test --target wasm32-unknown-unknown -p xauth-web`).
+//!
+//! The worker cannot be reached from the test runner's page, so `globalThis.fetch` is
+//! replaced, per test, by a recorder that answers a canned `Response` (the real worker is
+//! covered by the end-to-end suites). Tests run one at a time (wasm-bindgen-test's
+//! concurrency is 1) and each starts from empty `xauth:` storage. Errors are matched by
+//! `code`, never by message.
 
 #![cfg(target_arch = "wasm32")]
 
+use js_sys::{Function, JSON, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use xauth_web::{PkcePair, pkce_challenge};
+use xauth_core::PkceCodeVerifier;
+use xauth_web::{Session, XAuth, XAuthOptions};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[wasm_bindgen_test]
-fn rfc7636_appendix_b_vector_in_the_browser() {
-    assert_eq!(
-        pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap(),
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-    );
+const CLIENT_ID: &str = "test-client";
+const REDIRECT_URI: &str = "http://127.0.0.1:8787/callback";
+const SCOPES: &str = "tweet.read users.read offline.access";
+const AUTHORIZE_URL: &str = "http://127.0.0.1:8790/i/oauth2/authorize";
+const ENDPOINT: &str = "https://worker.test";
+const PENDING_KEY: &str = "xauth:pending";
+const SESSION_KEY: &str = "xauth:session";
+
+/// The worker's answer to a code exchange, with a user and a refresh token.
+const TOKEN_ANSWER: &str = r#"{"access_token":"AT-secret-1","token_type":"bearer",
+    "expires_in":7200,"expires_at":1900000000,"scope":"tweet.read users.read offline.access",
+    "refresh_token":"RT-secret-1","user":{"id":"42","name":"Ada","username":"ada"}}"#;
+
+// ---- helpers -------------------------------------------------------------------------
+
+fn storage() -> web_sys::Storage {
+    web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap()
 }
 
+fn stored(key: &str) -> Option<String> {
+    storage().get_item(key).unwrap()
+}
+
+/// Every value in sessionStorage.
+fn all_stored_values() -> Vec<String> {
+    let storage = storage();
+    (0..storage.length().unwrap())
+        .filter_map(|i| storage.key(i).unwrap())
+        .filter_map(|key| storage.get_item(&key).unwrap())
+        .collect()
+}
+
+/// A clean slate: no pending sign-in, no stored session, the real address.
+fn reset() {
+    let storage = storage();
+    storage.remove_item(PENDING_KEY).unwrap();
+    storage.remove_item(SESSION_KEY).unwrap();
+}
+
+fn options(fields: &[(&str, &str)]) -> XAuthOptions {
+    let object = Object::new();
+    for (key, value) in fields {
+        Reflect::set(&object, &(*key).into(), &(*value).into()).unwrap();
+    }
+    object.unchecked_into()
+}
+
+fn client_with(storage_kind: &str) -> XAuth {
+    XAuth::new(&options(&[
+        ("clientId", CLIENT_ID),
+        ("redirectUri", REDIRECT_URI),
+        ("scopes", SCOPES),
+        ("authorizeUrl", AUTHORIZE_URL),
+        ("endpoint", ENDPOINT),
+        ("storage", storage_kind),
+    ]))
+    .unwrap()
+}
+
+fn client() -> XAuth {
+    client_with("memory")
+}
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap()
+}
+
+fn get_str(value: &JsValue, key: &str) -> Option<String> {
+    get(value, key).as_string()
+}
+
+fn parse_json(text: &str) -> JsValue {
+    JSON::parse(text).unwrap()
+}
+
+/// The `code` of a thrown or rejected `XAuthError` (and checks it is one).
+fn code(error: &JsValue) -> String {
+    assert!(error.is_instance_of::<js_sys::Error>(), "{error:?}");
+    assert_eq!(get_str(error, "name").as_deref(), Some("XAuthError"));
+    get_str(error, "code").expect("an XAuthError has a code")
+}
+
+async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
+}
+
+/// A promise that must reject; its `XAuthError`.
+async fn rejection(promise: Promise) -> JsValue {
+    match settle(promise).await {
+        Ok(value) => panic!("expected a rejection, got {value:?}"),
+        Err(error) => error,
+    }
+}
+
+/// Writes a pending sign-in as `signIn()` would, with a chosen age.
+fn write_pending(state: &str, verifier: &str, created_at: f64) {
+    let record = Object::new();
+    Reflect::set(&record, &"state".into(), &state.into()).unwrap();
+    Reflect::set(&record, &"verifier".into(), &verifier.into()).unwrap();
+    Reflect::set(&record, &"createdAt".into(), &created_at.into()).unwrap();
+    let json = JSON::stringify(&record).unwrap().as_string().unwrap();
+    storage().set_item(PENDING_KEY, &json).unwrap();
+}
+
+const STATE: &str = "st4te-from-the-test";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+fn fresh_pending() {
+    write_pending(STATE, VERIFIER, js_sys::Date::now());
+}
+
+fn callback_url(query: &str) -> String {
+    format!("{REDIRECT_URI}?{query}")
+}
+
+/// One request the fake fetch saw.
+#[derive(Debug)]
+struct Seen {
+    url: String,
+    method: String,
+    content_type: Option<String>,
+    body: Option<JsValue>,
+}
+
+/// Replaces `globalThis.fetch` by a recorder answering `status` with `body` (as the
+/// response text), or rejecting like an unreachable host when `status` is 0. Put back the
+/// browser's fetch when dropped.
+struct FakeFetch;
+
+impl FakeFetch {
+    fn answer(status: u16, body: &str) -> FakeFetch {
+        let install = Function::new_with_args(
+            "status, body",
+            r#"
+            globalThis.__xauthRealFetch ??= globalThis.fetch;
+            globalThis.__xauthSeen = [];
+            globalThis.fetch = (url, init = {}) => {
+                const headers = init.headers || {};
+                globalThis.__xauthSeen.push({
+                    url: String(url),
+                    method: init.method || "GET",
+                    contentType: headers["content-type"],
+                    body: init.body,
+                });
+                if (status === 0) return Promise.reject(new TypeError("Failed to fetch"));
+                return Promise.resolve(new Response(body, { status }));
+            };
+            "#,
+        );
+        install
+            .call2(&JsValue::NULL, &status.into(), &body.into())
+            .unwrap();
+        FakeFetch
+    }
+
+    fn unreachable() -> FakeFetch {
+        FakeFetch::answer(0, "")
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        let list: js_sys::Array = get(&js_sys::global(), "__xauthSeen").unchecked_into();
+        list.iter()
+            .map(|request| Seen {
+                url: get_str(&request, "url").unwrap(),
+                method: get_str(&request, "method").unwrap(),
+                content_type: get_str(&request, "contentType"),
+                body: get_str(&request, "body").map(|body| parse_json(&body)),
+            })
+            .collect()
+    }
+}
+
+impl Drop for FakeFetch {
+    fn drop(&mut self) {
+        let global = js_sys::global();
+        let real = get(&global, "__xauthRealFetch");
+        if !real.is_undefined() {
+            Reflect::set(&global, &"fetch".into(), &real).unwrap();
+        }
+    }
+}
+
+/// Asserts the one request sent was the code exchange, with exactly this body.
+fn assert_exchange_request(fetch: &FakeFetch, code: &str, verifier: &str) {
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let request = &seen[0];
+    assert_eq!(request.url, format!("{ENDPOINT}/twitter-access-token"));
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.content_type.as_deref(), Some("application/json"));
+    let body = request.body.as_ref().expect("a JSON body");
+    let mut keys: Vec<String> = Reflect::own_keys(body)
+        .unwrap()
+        .iter()
+        .map(|key| key.as_string().unwrap())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["code", "codeVerifier", "redirectUri"]);
+    assert_eq!(get_str(body, "code").as_deref(), Some(code));
+    assert_eq!(get_str(body, "codeVerifier").as_deref(), Some(verifier));
+    assert_eq!(get_str(body, "redirectUri").as_deref(), Some(REDIRECT_URI));
+}
+
+// ---- starting a sign-in ---------------------------------------------------------------
+
 #[wasm_bindgen_test]
-fn pairs_come_from_the_browsers_csprng_and_differ() {
-    let first = PkcePair::new().unwrap();
-    let second = PkcePair::new().unwrap();
-    assert_eq!(first.verifier().len(), 43);
+fn sign_in_url_stores_the_pending_entry_and_builds_the_link() {
+    reset();
+    let before = js_sys::Date::now();
+    let link = client().sign_in_url().unwrap();
+    let url = get_str(&link, "url").unwrap();
+    let state = get_str(&link, "state").unwrap();
+
+    // The pending entry, under the namespaced key.
+    let pending = parse_json(&stored(PENDING_KEY).expect("a pending sign-in is stored"));
+    assert_eq!(get_str(&pending, "state").as_deref(), Some(state.as_str()));
+    let verifier = get_str(&pending, "verifier").unwrap();
+    let verifier = PkceCodeVerifier::parse(&verifier).expect("a valid RFC 7636 verifier");
+    let created_at = get(&pending, "createdAt").as_f64().unwrap();
+    assert!(created_at >= before && created_at <= js_sys::Date::now());
+
+    // The link: X's parameters, the challenge being S256 of the stored verifier.
+    let challenge = verifier.challenge();
+    let (base, query) = url.split_once('?').unwrap();
+    assert_eq!(base, AUTHORIZE_URL);
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let expected = [
+        ("response_type", "code"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", SCOPES),
+        ("state", &state),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(params, expected);
     assert!(
-        first
-            .verifier()
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        !url.contains(verifier.secret()),
+        "the verifier never goes to X"
     );
-    assert_ne!(first.verifier(), second.verifier());
+    assert_eq!(state.len(), 43);
+}
+
+#[wasm_bindgen_test]
+fn each_sign_in_gets_fresh_secrets_and_replaces_the_pending_one() {
+    reset();
+    let xauth = client();
+    let first = get_str(&xauth.sign_in_url().unwrap(), "state").unwrap();
+    let first_verifier = get_str(&parse_json(&stored(PENDING_KEY).unwrap()), "verifier");
+    let second = get_str(&xauth.sign_in_url().unwrap(), "state").unwrap();
+    let pending = parse_json(&stored(PENDING_KEY).unwrap());
+    assert_ne!(first, second);
+    assert_eq!(get_str(&pending, "state"), Some(second));
+    assert_ne!(get_str(&pending, "verifier"), first_verifier);
+}
+
+#[wasm_bindgen_test]
+fn is_callback_needs_state_and_code_or_error() {
+    let xauth = client();
+    for (url, expected) in [
+        ("?state=s&code=c", true),
+        ("https://app.example/cb?code=c&state=s#x", true),
+        ("?state=s&error=access_denied", true),
+        ("?state=s", false),
+        ("?code=c", false),
+        ("?error=access_denied", false),
+        ("https://app.example/cb", false),
+        ("https://app.example/cb?page=2", false),
+        ("?state=a&state=b&code=c", false),
+        ("", false),
+    ] {
+        assert_eq!(xauth.is_callback(Some(url.into())), expected, "{url:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn invalid_options_throw_invalid_options() {
+    let good = [
+        ("clientId", CLIENT_ID),
+        ("redirectUri", REDIRECT_URI),
+        ("scopes", SCOPES),
+    ];
+    assert!(XAuth::new(&options(&good)).is_ok());
+    let defaults = XAuth::new(&options(&good)).unwrap();
+    assert_eq!(defaults.storage(), "memory");
+    let link = get_str(&defaults.sign_in_url().unwrap(), "url").unwrap();
+    assert!(link.starts_with("https://x.com/i/oauth2/authorize?response_type=code&"));
+
+    let cases: [&[(&str, &str)]; 7] = [
+        &[("redirectUri", REDIRECT_URI), ("scopes", SCOPES)],
+        &[
+            ("clientId", ""),
+            ("redirectUri", REDIRECT_URI),
+            ("scopes", SCOPES),
+        ],
+        &[
+            ("clientId", CLIENT_ID),
+            ("redirectUri", "/callback"),
+            ("scopes", SCOPES),
+        ],
+        &[
+            ("clientId", CLIENT_ID),
+            ("redirectUri", "https://a.example/cb#f"),
+            ("scopes", SCOPES),
+        ],
+        &[
+            ("clientId", CLIENT_ID),
+            ("redirectUri", REDIRECT_URI),
+            ("scopes", "tweet.read nope"),
+        ],
+        &[
+            ("clientId", CLIENT_ID),
+            ("redirectUri", REDIRECT_URI),
+            ("scopes", SCOPES),
+            ("authorizeUrl", "x.com"),
+        ],
+        &[
+            ("clientId", CLIENT_ID),
+            ("redirectUri", REDIRECT_URI),
+            ("scopes", SCOPES),
+            ("storage", "local"),
+        ],
+    ];
+    for fields in cases {
+        let error = XAuth::new(&options(fields)).unwrap_err();
+        assert_eq!(code(&error), "invalid_options", "{fields:?}");
+    }
     assert_eq!(
-        pkce_challenge(&first.verifier()).unwrap(),
-        first.challenge()
+        code(&XAuth::new(&JsValue::UNDEFINED.unchecked_into()).unwrap_err()),
+        "invalid_options"
+    );
+    let mut xauth = client();
+    assert_eq!(
+        code(&xauth.set_storage("cookies").unwrap_err()),
+        "invalid_options"
+    );
+    assert_eq!(xauth.storage(), "memory");
+}
+
+// ---- the callback: success --------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn a_callback_exchanges_the_code_and_the_pending_entry_is_single_use() {
+    reset();
+    let xauth = client();
+    let state = get_str(&xauth.sign_in_url().unwrap(), "state").unwrap();
+    let verifier = get_str(&parse_json(&stored(PENDING_KEY).unwrap()), "verifier").unwrap();
+    let url = callback_url(&format!("state={state}&code=the%2Bcode"));
+    assert!(xauth.is_callback(Some(url.clone())));
+
+    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    let session = settle(xauth.handle_callback(Some(url.clone())))
+        .await
+        .unwrap();
+    assert_exchange_request(&fetch, "the+code", &verifier);
+    assert_eq!(stored(PENDING_KEY), None, "the pending entry is deleted");
+
+    // The session, as JavaScript sees it.
+    assert!(session.is_instance_of::<Object>());
+    assert_eq!(
+        get_str(&session, "accessToken").as_deref(),
+        Some("AT-secret-1")
+    );
+    assert_eq!(get(&session, "expiresAt").as_f64(), Some(1_900_000_000.0));
+    assert_eq!(get_str(&session, "scope").as_deref(), Some(SCOPES));
+    let user = get(&session, "user");
+    assert_eq!(get_str(&user, "id").as_deref(), Some("42"));
+    assert_eq!(get_str(&user, "name").as_deref(), Some("Ada"));
+    assert_eq!(get_str(&user, "username").as_deref(), Some("ada"));
+    // The refresh token is not a property, and does not show through JSON either.
+    for key in ["refreshToken", "refresh_token"] {
+        assert!(get(&session, key).is_undefined(), "{key}");
+    }
+    let json = JSON::stringify(&session).unwrap().as_string().unwrap();
+    assert!(!json.contains("RT-secret-1"), "{json}");
+
+    // Single use: the same callback again finds nothing pending and sends nothing.
+    let again = rejection(xauth.handle_callback(Some(url))).await;
+    assert_eq!(code(&again), "no_pending_sign_in");
+    assert_eq!(get_str(&again, "reason").as_deref(), Some("missing"));
+    assert_eq!(fetch.seen().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_session_without_user_or_expiry_has_them_undefined() {
+    reset();
+    fresh_pending();
+    let _fetch = FakeFetch::answer(200, r#"{"access_token":"AT-2","token_type":"bearer"}"#);
+    let session =
+        settle(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
+            .await
+            .unwrap();
+    assert_eq!(get_str(&session, "accessToken").as_deref(), Some("AT-2"));
+    assert!(get(&session, "expiresAt").is_undefined());
+    assert!(get(&session, "scope").is_undefined());
+    assert!(get(&session, "user").is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn the_callback_query_is_removed_from_the_address_bar() {
+    reset();
+    let window = web_sys::window().unwrap();
+    let history = window.history().unwrap();
+    let original = window.location().href().unwrap();
+    fresh_pending();
+    history
+        .push_state_with_url(
+            &JsValue::NULL,
+            "",
+            Some(&format!(
+                "/signed-in/page?tab=2&state={STATE}&code=c0de&iss=x#section"
+            )),
+        )
+        .unwrap();
+    let xauth = client();
+    assert!(xauth.is_callback(None));
+
+    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    let outcome = settle(xauth.handle_callback(None)).await;
+    let location = window.location();
+    let (path, search, hash) = (
+        location.pathname().unwrap(),
+        location.search().unwrap(),
+        location.hash().unwrap(),
+    );
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+
+    outcome.unwrap();
+    assert_exchange_request(&fetch, "c0de", VERIFIER);
+    assert_eq!(path, "/signed-in/page");
+    assert_eq!(search, "?tab=2");
+    assert_eq!(hash, "#section");
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_callback_is_removed_from_the_address_bar_too() {
+    reset();
+    let window = web_sys::window().unwrap();
+    let history = window.history().unwrap();
+    let original = window.location().href().unwrap();
+    fresh_pending();
+    history
+        .push_state_with_url(&JsValue::NULL, "", Some("/cb?state=forged&code=c0de"))
+        .unwrap();
+    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    let error = rejection(client().handle_callback(None)).await;
+    let (path, search) = (
+        window.location().pathname().unwrap(),
+        window.location().search().unwrap(),
+    );
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+    assert_eq!(code(&error), "state_mismatch");
+    assert_eq!((path.as_str(), search.as_str()), ("/cb", ""));
+    assert!(fetch.seen().is_empty(), "{:?}", fetch.seen());
+}
+
+// ---- storage modes -----------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn memory_mode_writes_no_token_to_session_storage() {
+    reset();
+    fresh_pending();
+    let xauth = client();
+    let _fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    let session =
+        settle(xauth.handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
+            .await
+            .unwrap();
+    assert_eq!(
+        get_str(&session, "accessToken").as_deref(),
+        Some("AT-secret-1")
+    );
+    assert_eq!(stored(SESSION_KEY), None);
+    for value in all_stored_values() {
+        assert!(
+            !value.contains("AT-secret") && !value.contains("RT-secret"),
+            "a token in sessionStorage: {value}"
+        );
+    }
+    assert!(xauth.restore_session().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn session_mode_persists_and_restore_session_reads_it() {
+    reset();
+    fresh_pending();
+    let xauth = client_with("session");
+    assert_eq!(xauth.storage(), "session");
+    let _fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    settle(xauth.handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
+        .await
+        .unwrap();
+    let record = stored(SESSION_KEY).expect("the session is stored");
+    assert!(record.contains("AT-secret-1"));
+
+    // A reload: a new client finds it.
+    let reloaded = client_with("session");
+    let session = reloaded.restore_session().expect("a stored session");
+    assert_eq!(session.access_token(), "AT-secret-1");
+    assert_eq!(session.expires_at(), Some(1_900_000_000.0));
+    assert_eq!(session.scope().as_deref(), Some(SCOPES));
+    assert_eq!(get_str(&session.user(), "username").as_deref(), Some("ada"));
+    // Debug shows no token.
+    let debug = format!("{session:?} {reloaded:?}");
+    assert!(
+        !debug.contains("AT-secret") && !debug.contains("RT-secret"),
+        "{debug}"
+    );
+
+    // Memory mode neither reads it nor keeps it.
+    assert!(client_with("memory").restore_session().is_none());
+    assert!(stored(SESSION_KEY).is_some());
+    let mut switched = client_with("session");
+    switched.set_storage("memory").unwrap();
+    assert_eq!(switched.storage(), "memory");
+    assert_eq!(
+        stored(SESSION_KEY),
+        None,
+        "choosing memory forgets the stored session"
+    );
+    assert!(client_with("session").restore_session().is_none());
+}
+
+#[wasm_bindgen_test]
+fn a_corrupt_stored_session_is_dropped() {
+    reset();
+    for junk in ["not json", "{}", r#"{"access_token":""}"#, "42"] {
+        storage().set_item(SESSION_KEY, junk).unwrap();
+        assert!(client_with("session").restore_session().is_none(), "{junk}");
+        assert_eq!(stored(SESSION_KEY), None, "{junk}");
+    }
+}
+
+// ---- the callback: every error -------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn a_state_mismatch_is_refused_and_consumes_the_pending_entry() {
+    reset();
+    fresh_pending();
+    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    let xauth = client();
+    let error = rejection(xauth.handle_callback(Some(callback_url("state=forged&code=c")))).await;
+    assert_eq!(code(&error), "state_mismatch");
+    assert_eq!(stored(PENDING_KEY), None, "consumed");
+    assert!(fetch.seen().is_empty(), "no code is exchanged");
+    // The right state afterwards is too late: the pending entry is gone.
+    let error =
+        rejection(xauth.handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
+            .await;
+    assert_eq!(code(&error), "no_pending_sign_in");
+}
+
+#[wasm_bindgen_test]
+async fn access_denied_carries_xs_description_and_deletes_the_pending_entry() {
+    reset();
+    fresh_pending();
+    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    let url = callback_url(&format!(
+        "error=access_denied&error_description=The+user+denied+access%21&state={STATE}"
+    ));
+    let error = rejection(client().handle_callback(Some(url))).await;
+    assert_eq!(code(&error), "access_denied");
+    assert_eq!(
+        get_str(&error, "description").as_deref(),
+        Some("The user denied access!")
+    );
+    assert!(
+        get_str(&error, "message")
+            .unwrap()
+            .contains("The user denied access!")
+    );
+    assert_eq!(stored(PENDING_KEY), None);
+    assert!(fetch.seen().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn every_other_callback_refusal_has_its_code() {
+    for (query, expected) in [
+        (
+            format!("error=invalid_scope&state={STATE}"),
+            "authorization_error",
+        ),
+        (format!("state={STATE}"), "missing_code"),
+        ("code=c".to_string(), "missing_state"),
+        (format!("state={STATE}&code=a&code=b"), "malformed_callback"),
+        (
+            "error=access_denied&state=forged".to_string(),
+            "state_mismatch",
+        ),
+    ] {
+        reset();
+        fresh_pending();
+        let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+        let error = rejection(client().handle_callback(Some(callback_url(&query)))).await;
+        assert_eq!(code(&error), expected, "{query}");
+        assert_eq!(stored(PENDING_KEY), None, "{query}");
+        assert!(fetch.seen().is_empty(), "{query}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn no_pending_sign_in_when_nothing_was_started() {
+    reset();
+    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    let error =
+        rejection(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
+            .await;
+    assert_eq!(code(&error), "no_pending_sign_in");
+    assert_eq!(get_str(&error, "reason").as_deref(), Some("missing"));
+    assert!(fetch.seen().is_empty());
+
+    // An unreadable entry counts as none, and is deleted.
+    for junk in [
+        "{",
+        r#"{"state":"s"}"#,
+        r#"{"state":"s","verifier":"short","createdAt":1}"#,
+    ] {
+        storage().set_item(PENDING_KEY, junk).unwrap();
+        let error = rejection(client().handle_callback(Some(callback_url("state=s&code=c")))).await;
+        assert_eq!(code(&error), "no_pending_sign_in", "{junk}");
+        assert_eq!(stored(PENDING_KEY), None, "{junk}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_pending_entry_older_than_ten_minutes_has_expired() {
+    let now = js_sys::Date::now();
+    for (age_ms, expired) in [
+        (11.0 * 60_000.0, true),
+        (24.0 * 3_600_000.0, true),
+        (-3_600_000.0, true), // from the future: not trusted forever
+        (9.0 * 60_000.0, false),
+    ] {
+        reset();
+        write_pending(STATE, VERIFIER, now - age_ms);
+        let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+        let outcome =
+            settle(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
+                .await;
+        assert_eq!(stored(PENDING_KEY), None, "consumed either way ({age_ms})");
+        if expired {
+            let error = outcome.unwrap_err();
+            assert_eq!(code(&error), "no_pending_sign_in", "{age_ms}");
+            assert_eq!(get_str(&error, "reason").as_deref(), Some("expired"));
+            assert!(get_str(&error, "message").unwrap().contains("10 minutes"));
+            assert!(fetch.seen().is_empty());
+        } else {
+            outcome.unwrap();
+            assert_exchange_request(&fetch, "c", VERIFIER);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_worker_error_is_exchange_failed_with_its_kind_and_status() {
+    for (status, body, kind, error_code) in [
+        (
+            400,
+            r#"{"error":"invalid_request","error_description":"Value passed for the authorization code was invalid.","kind":"reauthorize"}"#,
+            "reauthorize",
+            Some("invalid_request"),
+        ),
+        (
+            401,
+            r#"{"error":"unauthorized_client","error_description":"Missing valid authorization header","kind":"misconfigured"}"#,
+            "misconfigured",
+            Some("unauthorized_client"),
+        ),
+        (
+            429,
+            r#"{"error":"too_many_requests","error_description":"Slow down.","kind":"transient"}"#,
+            "transient",
+            Some("too_many_requests"),
+        ),
+        // No `kind` (the worker's own input checks) or no JSON at all (a proxy): guessed.
+        (
+            400,
+            r#"{"error":"invalid_request","error_description":"codeVerifier must be ..."}"#,
+            "misconfigured",
+            Some("invalid_request"),
+        ),
+        (502, "<html>Bad gateway</html>", "transient", None),
+    ] {
+        reset();
+        fresh_pending();
+        let fetch = FakeFetch::answer(status, body);
+        let error = rejection(
+            client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))),
+        )
+        .await;
+        assert_eq!(code(&error), "exchange_failed", "{body}");
+        assert_eq!(get_str(&error, "kind").as_deref(), Some(kind), "{body}");
+        assert_eq!(get(&error, "status").as_f64(), Some(f64::from(status)));
+        assert_eq!(get_str(&error, "error").as_deref(), error_code);
+        assert_exchange_request(&fetch, "c", VERIFIER);
+        assert_eq!(stored(PENDING_KEY), None);
+        assert_eq!(stored(SESSION_KEY), None);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_worker_is_a_network_error() {
+    reset();
+    fresh_pending();
+    let fetch = FakeFetch::unreachable();
+    let error =
+        rejection(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
+            .await;
+    assert_eq!(code(&error), "network_error");
+    assert_exchange_request(&fetch, "c", VERIFIER);
+    assert_eq!(stored(PENDING_KEY), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_success_without_an_access_token_is_an_invalid_response() {
+    for body in ["not json", "{}", r#"{"access_token":""}"#, "[1]"] {
+        reset();
+        fresh_pending();
+        let _fetch = FakeFetch::answer(200, body);
+        let error = rejection(
+            client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))),
+        )
+        .await;
+        assert_eq!(code(&error), "invalid_response", "{body}");
+    }
+}
+
+// ---- fromWorker ----------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn from_worker_gets_the_config_from_the_endpoint() {
+    reset();
+    let fetch = FakeFetch::answer(200, &worker_config());
+    // A trailing slash on the endpoint is dropped.
+    let xauth = settle(XAuth::from_worker(Some(format!("{ENDPOINT}/"))))
+        .await
+        .unwrap();
+    assert_eq!(get_str(&xauth, "storage").as_deref(), Some("memory"));
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-config"));
+    assert_eq!(seen[0].method, "GET");
+    assert!(seen[0].body.is_none());
+
+    // Without an endpoint: this page's origin.
+    let fetch = FakeFetch::answer(200, &worker_config());
+    settle(XAuth::from_worker(None)).await.unwrap();
+    assert_eq!(fetch.seen()[0].url, "/twitter-config");
+}
+
+/// The worker's `/twitter-config` answer.
+fn worker_config() -> String {
+    format!(
+        r#"{{"clientId":"cid-from-worker","authorizeUrl":"{AUTHORIZE_URL}","redirectUri":"{REDIRECT_URI}","scopes":"users.read tweet.read"}}"#
+    )
+}
+
+#[wasm_bindgen_test]
+async fn from_worker_builds_links_and_exchanges_through_that_worker() {
+    reset();
+    let fetch = FakeFetch::answer(200, &worker_config());
+    let xauth = settle(XAuth::from_worker(Some(ENDPOINT.into())))
+        .await
+        .unwrap();
+    let sign_in_url: Function = get(&xauth, "signInUrl").unchecked_into();
+    let link = sign_in_url.call0(&xauth).unwrap();
+    let url = get_str(&link, "url").unwrap();
+    assert!(url.starts_with(&format!(
+        "{AUTHORIZE_URL}?response_type=code&client_id=cid-from-worker&"
+    )));
+    assert!(url.contains("&scope=tweet.read%20users.read&"));
+    drop(fetch);
+
+    let state = get_str(&link, "state").unwrap();
+    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    let handle: Function = get(&xauth, "handleCallback").unchecked_into();
+    let promise: Promise = handle
+        .call1(
+            &xauth,
+            &callback_url(&format!("state={state}&code=c")).into(),
+        )
+        .unwrap()
+        .unchecked_into();
+    settle(promise).await.unwrap();
+    assert_eq!(
+        fetch.seen()[0].url,
+        format!("{ENDPOINT}/twitter-access-token")
     );
 }
 
 #[wasm_bindgen_test]
-fn a_short_verifier_is_refused() {
-    assert!(pkce_challenge("too-short").is_err());
+async fn from_worker_failures_have_codes() {
+    for (status, body, expected) in [
+        (
+            500,
+            r#"{"error":"server_misconfigured","error_description":"The worker's TWITTER_CLIENT_ID is missing.","kind":"misconfigured"}"#,
+            "config_failed",
+        ),
+        (200, "not json", "invalid_response"),
+        (
+            200,
+            r#"{"clientId":"c","redirectUri":"/relative","scopes":"tweet.read"}"#,
+            "invalid_response",
+        ),
+        (0, "", "network_error"),
+    ] {
+        let _fetch = FakeFetch::answer(status, body);
+        let error = rejection(XAuth::from_worker(None)).await;
+        assert_eq!(code(&error), expected, "{body}");
+        if expected == "config_failed" {
+            assert_eq!(get_str(&error, "kind").as_deref(), Some("misconfigured"));
+            assert_eq!(get(&error, "status").as_f64(), Some(500.0));
+        }
+    }
+}
+
+// ---- signing out ---------------------------------------------------------------------------
+
+/// A signed-in session in storage mode "session", through the real callback path.
+async fn signed_in(answer: &str) -> JsValue {
+    reset();
+    fresh_pending();
+    let _fetch = FakeFetch::answer(200, answer);
+    let session = settle(
+        client_with("session")
+            .handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))),
+    )
+    .await
+    .unwrap();
+    assert!(stored(SESSION_KEY).is_some());
+    session
+}
+
+fn sign_out(session: &JsValue) -> Promise {
+    let sign_out: Function = get(session, "signOut").unchecked_into();
+    sign_out.call0(session).unwrap().unchecked_into()
+}
+
+fn assert_revoke_request(fetch: &FakeFetch, token: &str, hint: &str) {
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-revoke-token"));
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].content_type.as_deref(), Some("application/json"));
+    let body = seen[0].body.as_ref().unwrap();
+    assert_eq!(get_str(body, "token").as_deref(), Some(token));
+    assert_eq!(get_str(body, "tokenTypeHint").as_deref(), Some(hint));
+}
+
+#[wasm_bindgen_test]
+async fn sign_out_revokes_the_refresh_token_and_clears_everything() {
+    let session = signed_in(TOKEN_ANSWER).await;
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+    let outcome = settle(sign_out(&session)).await.unwrap();
+    assert!(outcome.is_undefined());
+    assert_revoke_request(&fetch, "RT-secret-1", "refresh_token");
+    assert_eq!(stored(SESSION_KEY), None);
+    assert_eq!(get_str(&session, "accessToken").as_deref(), Some(""));
+    assert!(client_with("session").restore_session().is_none());
+    // Twice: nothing left to revoke.
+    settle(sign_out(&session)).await.unwrap();
+    assert_eq!(fetch.seen().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn sign_out_without_a_refresh_token_revokes_the_access_token() {
+    let session = signed_in(r#"{"access_token":"AT-only","token_type":"bearer"}"#).await;
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+    settle(sign_out(&session)).await.unwrap();
+    assert_revoke_request(&fetch, "AT-only", "access_token");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_revoke_rejects_after_clearing() {
+    let session = signed_in(TOKEN_ANSWER).await;
+    let fetch = FakeFetch::answer(
+        502,
+        r#"{"error":"x_unavailable","error_description":"X did not answer in time.","kind":"transient"}"#,
+    );
+    let error = rejection(sign_out(&session)).await;
+    assert_eq!(code(&error), "revoke_failed");
+    assert_eq!(get_str(&error, "kind").as_deref(), Some("transient"));
+    assert_eq!(get(&error, "status").as_f64(), Some(502.0));
+    assert_revoke_request(&fetch, "RT-secret-1", "refresh_token");
+    assert_eq!(
+        stored(SESSION_KEY),
+        None,
+        "cleared although the revoke failed"
+    );
+    assert_eq!(get_str(&session, "accessToken").as_deref(), Some(""));
+
+    let session = signed_in(TOKEN_ANSWER).await;
+    let _fetch = FakeFetch::unreachable();
+    let error = rejection(sign_out(&session)).await;
+    assert_eq!(code(&error), "network_error");
+    assert_eq!(stored(SESSION_KEY), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_restored_session_signs_out_too() {
+    reset();
+    storage()
+        .set_item(
+            SESSION_KEY,
+            r#"{"access_token":"AT-r","refresh_token":"RT-r"}"#,
+        )
+        .unwrap();
+    let mut session: Session = client_with("session").restore_session().unwrap();
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+    let revoked = session.sign_out();
+    assert_eq!(
+        stored(SESSION_KEY),
+        None,
+        "cleared at once, before the revoke settles"
+    );
+    assert_eq!(session.access_token(), "");
+    settle(revoked).await.unwrap();
+    assert_revoke_request(&fetch, "RT-r", "refresh_token");
 }

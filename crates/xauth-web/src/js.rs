@@ -1,0 +1,67 @@
+//! Small helpers over `Reflect` and `JSON`, so that no JSON parser or serializer is
+//! compiled into the wasm: the browser already has one.
+
+use core::future::Future;
+use core::pin::Pin;
+
+use js_sys::{JSON, Object, Promise, Reflect};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+
+/// What every async method runs: one boxed future type, so the promise machinery of
+/// `wasm-bindgen-futures` is compiled once rather than once per method.
+pub(crate) type Task = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+
+/// A promise settled by `task`.
+pub(crate) fn promise(task: Task) -> Promise {
+    future_to_promise(task)
+}
+
+/// `value[key]`, or `undefined` when `value` is not an object or the getter throws.
+pub(crate) fn get(value: &JsValue, key: &str) -> JsValue {
+    if !value.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `value[key]` if it is a string.
+pub(crate) fn get_string(value: &JsValue, key: &str) -> Option<String> {
+    get(value, key).as_string()
+}
+
+/// `value[key]` if it is a finite number.
+pub(crate) fn get_number(value: &JsValue, key: &str) -> Option<f64> {
+    get(value, key).as_f64().filter(|n| n.is_finite())
+}
+
+/// `object[key] = value` (cannot fail on the plain objects made here).
+pub(crate) fn set(object: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+/// `object[key] = value` when there is a value.
+pub(crate) fn set_opt_str(object: &Object, key: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        set(object, key, &JsValue::from_str(value));
+    }
+}
+
+/// A plain object of string fields.
+pub(crate) fn object(fields: &[(&str, &str)]) -> Object {
+    let object = Object::new();
+    for (key, value) in fields {
+        set(&object, key, &JsValue::from_str(value));
+    }
+    object
+}
+
+/// `JSON.stringify(value)`.
+pub(crate) fn to_json(value: &JsValue) -> Option<String> {
+    JSON::stringify(value).ok()?.as_string()
+}
+
+/// `JSON.parse(text)`, `None` when it is not JSON.
+pub(crate) fn from_json(text: &str) -> Option<JsValue> {
+    JSON::parse(text).ok()
+}
