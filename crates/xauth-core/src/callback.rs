@@ -77,7 +77,7 @@ pub(crate) fn callback_query(input: &str) -> Option<&str> {
 /// `scheme://` before the first `=` or `&`: the input is a URL, not a bare query.
 fn looks_like_url(input: &str) -> bool {
     let head = input.split(['=', '&']).next().unwrap_or_default();
-    head.contains("://")
+    crate::url::split_scheme(head).is_some()
 }
 
 /// A callback that passed [`validate_callback`]: the state matched and X granted a code.

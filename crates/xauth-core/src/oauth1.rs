@@ -574,9 +574,8 @@ fn normalize(mut params: Vec<(String, String)>) -> String {
 /// path as sent (`/` if empty), no query; the query is returned apart.
 fn base_string_uri(url: &str) -> Result<(String, &str), OAuth1Error> {
     validate(url).map_err(OAuth1Error::Url)?;
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or(OAuth1Error::Url(UrlError::NotAbsolute))?;
+    let (scheme, rest) =
+        crate::url::split_scheme(url).ok_or(OAuth1Error::Url(UrlError::NotAbsolute))?;
     let scheme = scheme.to_ascii_lowercase();
     let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (authority, path) = match before_query.find('/') {
