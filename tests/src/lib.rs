@@ -294,7 +294,9 @@ pub fn closed_port() -> u16 {
     free_port()
 }
 
-fn free_port() -> u16 {
+/// A port on 127.0.0.1 that is free right now (bound, then released), for a server whose
+/// address must be known before it starts: see [`Worker::start_on`].
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port on 127.0.0.1")
@@ -447,9 +449,22 @@ impl Worker {
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        Worker::start_on(free_port(), vars)
+    }
+
+    /// [`Worker::start`] on a given port of 127.0.0.1, for variables that must name the
+    /// worker's own origin before it runs: a page served by the worker is its OAuth
+    /// callback, so `TWITTER_REDIRECT_URI` is `http://127.0.0.1:<port>/`. Take the port
+    /// from [`free_port`].
+    pub fn start_on<I, K, V>(port: u16, vars: I) -> Worker
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
         let root = root();
         let config = built_worker_config(&root);
-        Worker::launch(&root, config, vars)
+        Worker::launch(&root, config, port, vars)
     }
 
     /// Runs a given worker script (an ES module) instead of the built worker, with no
@@ -467,10 +482,10 @@ impl Worker {
         config.insert("name".into(), "xauth-harness-test".into());
         config.insert("main".into(), script.display().to_string().into());
         config.insert("compatibility_date".into(), "2025-09-01".into());
-        Worker::launch(&root, config, vars)
+        Worker::launch(&root, config, free_port(), vars)
     }
 
-    fn launch<I, K, V>(root: &Path, config: toml::Table, vars: I) -> Worker
+    fn launch<I, K, V>(root: &Path, config: toml::Table, port: u16, vars: I) -> Worker
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -494,7 +509,6 @@ impl Worker {
         // wrangler reads .dev.vars next to the config, parsed as dotenv without expansion.
         write_private(&dir.path().join(".dev.vars"), &dev_vars(vars));
 
-        let port = free_port();
         let log_level = std::env::var("XAUTH_WRANGLER_LOG_LEVEL").unwrap_or_else(|_| "log".into());
         let stdout = fs::File::create(dir.path().join("wrangler.out")).expect("a log file");
         let stderr = fs::File::create(dir.path().join("wrangler.err")).expect("a log file");

@@ -1,0 +1,546 @@
+//! The demo SPA (`www/`, served by the built worker in workerd) in headless Chromium,
+//! driven through chromedriver, with the emulator as X: sign in through X's consent page,
+//! deny consent, a tampered callback, sign out. Needs `cargo xtask build` first; runs in
+//! `cargo xtask test`'s end-to-end step.
+//!
+//! Environment: `CHROMEDRIVER` (default `/usr/bin/chromedriver`), `CHROMIUM` (default
+//! `/usr/bin/chromium`, when it exists), and the harness's `XAUTH_ROOT`.
+//!
+//! The first test overwrites `docs/screenshot.png` with the signed-in page.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use xauth_tests::{Emulator, EmulatorOptions, Worker, free_port, query_param};
+
+const CLIENT_ID: &str = "xauth-browser-client";
+const CLIENT_SECRET: &str = "browser-s3cret-that-must-never-leak";
+/// The emulator's (and `cargo xtask dev`'s) demo secret.
+const DEMO_SECRET: &str = "xauth-demo-secret";
+/// The worker suite's secret (`tests/worker.rs`).
+const WORKER_SUITE_SECRET: &str = "s3cret-that-must-never-leak+/:%";
+const SCOPES: &str = "tweet.read users.read offline.access";
+
+/// How long the page may take to reach an expected state.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------
+// The scenarios
+
+#[tokio::test]
+async fn sign_in_through_the_consent_page_shows_the_user() {
+    let demo = Demo::start().await;
+    let page = demo.open().await;
+    page.click("sign-in").await;
+    page.wait_for("X's consent page", |s| s.consent).await;
+    page.click("authorize").await;
+    let state = page.wait_for("the signed-in view", |s| s.signed_in).await;
+
+    assert_eq!(page.text("user-name").await, "X Demo User");
+    assert_eq!(page.text("user-handle").await, "@xauthdemo");
+    assert_eq!(
+        state.url,
+        demo.redirect_uri(),
+        "the address bar is clean of ?code and ?state"
+    );
+    assert!(
+        state.status.contains("Signed in"),
+        "status: {}",
+        state.status
+    );
+    assert!(state.error.is_none(), "error shown: {:?}", state.error);
+
+    // The expiry counts down as mm:ss from X's 7200 s.
+    let first = page.text("expires-in").await;
+    assert!(is_mm_ss(&first), "expires-in: {first:?}");
+    let minutes: u32 = first[..first.len() - 3].parse().unwrap();
+    assert!((119..=120).contains(&minutes), "expires-in: {first:?}");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later = page.text("expires-in").await;
+    assert!(
+        is_mm_ss(&later) && later < first,
+        "{first:?} then {later:?}"
+    );
+
+    let stats = demo.x.stats();
+    assert_eq!(stats["token"], 1, "one code exchange: {stats}");
+    assert_eq!(stats["token_by_grant"]["authorization_code"], 1, "{stats}");
+
+    // Nothing the page holds or shows carries the client secret.
+    let source = page.client.source().await.expect("the page source");
+    let stored = page
+        .script("return JSON.stringify(Object.entries(sessionStorage))")
+        .await;
+    for text in [source.as_str(), stored.as_str().unwrap_or_default()] {
+        assert!(!text.contains(CLIENT_SECRET) && !text.contains(DEMO_SECRET));
+    }
+
+    let png = page.client.screenshot().await.expect("a screenshot");
+    let path = root().join("docs/screenshot.png");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, png).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+
+    page.close().await;
+}
+
+#[tokio::test]
+async fn cancel_on_the_consent_page_shows_access_denied() {
+    let demo = Demo::start().await;
+    let page = demo.open().await;
+    page.click("sign-in").await;
+    page.wait_for("X's consent page", |s| s.consent).await;
+    page.click("cancel").await;
+    let state = page
+        .wait_for("the error panel", |s| s.error.is_some())
+        .await;
+
+    let error = state.error.as_deref().unwrap_or_default().to_lowercase();
+    assert!(error.contains("access denied"), "error: {error}");
+    assert!(state.sign_in_ready, "Sign in is offered again: {state:?}");
+    assert!(!state.signed_in);
+    assert_eq!(
+        state.url,
+        demo.redirect_uri(),
+        "?error is gone from the URL"
+    );
+    assert_eq!(demo.x.stats()["token"], 0, "nothing was exchanged");
+
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_tampered_state_is_refused_before_any_exchange() {
+    let demo = Demo::start().await;
+    let page = demo.open().await;
+    page.click("sign-in").await;
+    page.wait_for("X's consent page", |s| s.consent).await;
+
+    // The page's own authorize link, approved at X: a genuine callback for this tab's
+    // sign-in, whose state is then swapped, as a forged or mixed-up callback would be.
+    let authorize_url = page.state().await.url;
+    let callback = demo.x.approve(&authorize_url);
+    let state = query_param(&callback, "state").expect("a state in the callback");
+    let code = query_param(&callback, "code").expect("a code in the callback");
+    let forged = format!("{}?state=forged-{state}&code={code}", demo.redirect_uri());
+    page.client
+        .goto(&forged)
+        .await
+        .expect("load the forged callback");
+
+    let shown = page
+        .wait_for("the error panel", |s| s.error.is_some())
+        .await;
+    let error = shown.error.as_deref().unwrap_or_default().to_lowercase();
+    assert!(error.contains("state mismatch"), "error: {error}");
+    assert!(!shown.signed_in);
+    assert_eq!(
+        shown.url,
+        demo.redirect_uri(),
+        "the forged callback is gone from the URL"
+    );
+    assert_eq!(demo.x.stats()["token"], 0, "the code was never exchanged");
+
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_failed_exchange_shows_its_kind() {
+    let demo = Demo::start().await;
+    let page = demo.open().await;
+    page.click("sign-in").await;
+    page.wait_for("X's consent page", |s| s.consent).await;
+    demo.x.inject_fault("token", "500", 1);
+    page.click("authorize").await;
+
+    let shown = page
+        .wait_for("the error panel", |s| s.error.is_some())
+        .await;
+    let error = shown.error.as_deref().unwrap_or_default().to_lowercase();
+    assert!(error.contains("exchange failed"), "error: {error}");
+    assert!(
+        error.contains("transient"),
+        "X's 500 is worth a retry: {error}"
+    );
+    assert!(!shown.signed_in);
+    assert!(shown.sign_in_ready, "Sign in is offered again: {shown:?}");
+    assert_eq!(demo.x.stats()["token"], 1);
+
+    page.close().await;
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_token_at_x() {
+    let demo = Demo::start().await;
+    let page = demo.open().await;
+    page.click("sign-in").await;
+    page.wait_for("X's consent page", |s| s.consent).await;
+    page.click("authorize").await;
+    page.wait_for("the signed-in view", |s| s.signed_in).await;
+
+    // `window.xauthDemo` is the demo's documented debugging handle.
+    let token = page
+        .script("return window.xauthDemo.session.accessToken")
+        .await;
+    let token = token.as_str().expect("an access token").to_owned();
+    assert!(demo.x.users_me(&token).is_some(), "the token works at X");
+
+    // The session survives a reload (sessionStorage is the demo's default).
+    page.client.refresh().await.expect("reload");
+    page.wait_for("the restored session", |s| s.signed_in).await;
+    assert_eq!(page.text("user-handle").await, "@xauthdemo");
+
+    page.click("sign-out").await;
+    let state = page
+        .wait_for("the signed-out view", |s| s.sign_in_ready)
+        .await;
+    assert!(
+        state.status.contains("Signed out"),
+        "status: {}",
+        state.status
+    );
+    assert!(state.error.is_none(), "error shown: {:?}", state.error);
+    assert!(
+        demo.x.users_me(&token).is_none(),
+        "X refuses the revoked token"
+    );
+    assert_eq!(demo.x.stats()["revoke"], 1);
+
+    // And it stays signed out.
+    page.client.refresh().await.expect("reload");
+    page.wait_for("the signed-out view", |s| s.sign_in_ready)
+        .await;
+    assert!(!page.state().await.signed_in);
+
+    page.close().await;
+}
+
+/// What the worker serves to browsers (the SPA and the wasm package) never holds a client
+/// secret: not the demo's, not any test's.
+#[test]
+fn browser_assets_never_contain_the_client_secret() {
+    let www = root().join("www");
+    let pkg = www.join("pkg");
+    let mut files = Vec::new();
+    for dir in [&www, &pkg] {
+        let entries = fs::read_dir(dir).unwrap_or_else(|err| {
+            panic!("{}: {err} (run `cargo xtask build` first)", dir.display())
+        });
+        files.extend(
+            entries
+                .map(|entry| entry.unwrap().path())
+                .filter(|p| p.is_file()),
+        );
+    }
+    let wasm = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .count();
+    assert!(
+        wasm >= 1,
+        "no wasm in {}: run `cargo xtask build`",
+        pkg.display()
+    );
+    for path in &files {
+        let bytes = fs::read(path).unwrap();
+        for secret in [DEMO_SECRET, CLIENT_SECRET, WORKER_SUITE_SECRET] {
+            assert!(
+                !contains(&bytes, secret.as_bytes()),
+                "{} contains the secret {secret:?}",
+                path.display()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The setup: X (the emulator), the worker serving the SPA, and a browser
+
+struct Demo {
+    x: Emulator,
+    worker: Worker,
+    browser: Chromedriver,
+}
+
+impl Demo {
+    /// The worker runs on a port chosen first, because the SPA it serves is the OAuth
+    /// callback: `TWITTER_REDIRECT_URI` and X's registered URI are its origin plus "/".
+    async fn start() -> Demo {
+        let port = free_port();
+        let origin = format!("http://127.0.0.1:{port}");
+        let redirect_uri = format!("{origin}/");
+        let x = Emulator::start(
+            EmulatorOptions::default()
+                .client(CLIENT_ID, Some(CLIENT_SECRET))
+                .redirect_uris(&[&redirect_uri]),
+        );
+        let vars = BTreeMap::from([
+            ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+            ("TWITTER_REDIRECT_URI", redirect_uri),
+            ("TWITTER_SCOPES", SCOPES.to_owned()),
+            ("ALLOWED_ORIGINS", origin),
+            (
+                "X_AUTHORIZE_URL",
+                format!("{}/i/oauth2/authorize", x.base_url()),
+            ),
+            ("X_API_URL", x.base_url().to_owned()),
+        ]);
+        let worker = Worker::start_on(port, &vars);
+        let browser = Chromedriver::start();
+        Demo { x, worker, browser }
+    }
+
+    fn redirect_uri(&self) -> String {
+        format!("{}/", self.worker.base_url())
+    }
+
+    /// A fresh browser session on the SPA, once it is ready to sign in.
+    async fn open(&self) -> Page<'_> {
+        let client = self.browser.session().await;
+        let page = Page { client, demo: self };
+        page.client
+            .goto(&self.redirect_uri())
+            .await
+            .expect("open the SPA");
+        page.wait_for("the Sign in button", |s| s.sign_in_ready)
+            .await;
+        page
+    }
+}
+
+/// What the tests look at on the page, read in one round trip.
+#[derive(Debug)]
+struct PageState {
+    url: String,
+    status: String,
+    /// The error panel's text, when it is shown.
+    error: Option<String>,
+    signed_in: bool,
+    sign_in_ready: bool,
+    /// X's consent page (the emulator's) is showing.
+    consent: bool,
+}
+
+const PAGE_STATE: &str = r#"
+    const el = (id) => document.getElementById(id);
+    const shown = (id) => { const e = el(id); return !!e && e.getClientRects().length > 0; };
+    return {
+        url: location.href,
+        status: el("status")?.textContent ?? "",
+        error: shown("error") ? el("error").innerText : null,
+        signedIn: shown("signed-in"),
+        signInReady: shown("sign-in") && !el("sign-in").disabled,
+        consent: !!el("authorize") && !!el("cancel"),
+    };
+"#;
+
+struct Page<'a> {
+    client: Client,
+    demo: &'a Demo,
+}
+
+impl Page<'_> {
+    /// Ends the WebDriver session (Chromium quits); dropping the driver would kill it anyway.
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+
+    async fn try_state(&self) -> Option<PageState> {
+        // Fails while a navigation is under way: the caller asks again.
+        let value = self.client.execute(PAGE_STATE, vec![]).await.ok()?;
+        let text = |name: &str| value[name].as_str().map(str::to_owned);
+        Some(PageState {
+            url: text("url")?,
+            status: text("status").unwrap_or_default(),
+            error: text("error"),
+            signed_in: value["signedIn"] == true,
+            sign_in_ready: value["signInReady"] == true,
+            consent: value["consent"] == true,
+        })
+    }
+
+    async fn state(&self) -> PageState {
+        self.wait_for("a page", |_| true).await
+    }
+
+    /// Polls the page until `done`; panics after [`PATIENCE`] with what the page, X and
+    /// the worker last showed.
+    async fn wait_for(&self, what: &str, done: impl Fn(&PageState) -> bool) -> PageState {
+        let deadline = Instant::now() + PATIENCE;
+        let mut last = None;
+        loop {
+            if let Some(state) = self.try_state().await {
+                if done(&state) {
+                    return state;
+                }
+                last = Some(state);
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "waited {PATIENCE:?} for {what}; the page: {last:#?}\nX's stats: {}\nthe worker:\n{}",
+                    self.demo.x.stats(),
+                    self.demo.worker.output()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A real (WebDriver) click on the element with this id.
+    async fn click(&self, id: &str) {
+        let element = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|err| panic!("#{id}: {err}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|err| panic!("click #{id}: {err}"));
+    }
+
+    async fn text(&self, id: &str) -> String {
+        let element = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|err| panic!("#{id}: {err}"));
+        element
+            .text()
+            .await
+            .unwrap_or_else(|err| panic!("text of #{id}: {err}"))
+    }
+
+    async fn script(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|err| panic!("{script}: {err}"))
+    }
+}
+
+/// chromedriver on a free port, in its own process group so that dropping it stops the
+/// Chromium it started too, whatever a test did.
+struct Chromedriver {
+    url: String,
+    child: Child,
+    profile: tempfile::TempDir,
+}
+
+impl Chromedriver {
+    fn start() -> Chromedriver {
+        let program = std::env::var_os("CHROMEDRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+        let port = free_port();
+        let profile = tempfile::Builder::new()
+            .prefix("xauth-chromium-")
+            .tempdir()
+            .expect("a temporary profile directory");
+        let child = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|err| panic!("start {}: {err}", program.display()));
+        let mut driver = Chromedriver {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            profile,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = driver.child.try_wait() {
+                panic!("{} exited ({status})", program.display());
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+
+    /// A new headless Chromium, with a fresh profile, as a WebDriver session.
+    async fn session(&self) -> Client {
+        let args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--hide-scrollbars".to_owned(),
+            "--window-size=900,800".to_owned(),
+            "--force-device-scale-factor=1".to_owned(),
+            format!("--user-data-dir={}", self.profile.path().display()),
+        ];
+        let mut options = json!({ "args": args });
+        let chromium = std::env::var_os("CHROMIUM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+        if chromium.exists() {
+            options["binary"] = json!(chromium);
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|err| panic!("a Chromium session at {}: {err}", self.url))
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        for signal in ["TERM", "KILL"] {
+            let _ = Command::new("kill")
+                .args(["-s", signal, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            if signal == "TERM" {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+
+/// The repository root: `XAUTH_ROOT`, else this crate's parent directory.
+fn root() -> PathBuf {
+    std::env::var_os("XAUTH_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+}
+
+/// `mm:ss` (minutes may be more than two digits).
+fn is_mm_ss(text: &str) -> bool {
+    let Some((mm, ss)) = text.split_once(':') else {
+        return false;
+    };
+    mm.len() >= 2
+        && ss.len() == 2
+        && mm.bytes().chain(ss.bytes()).all(|b| b.is_ascii_digit())
+        && ss < "60"
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
