@@ -1,10 +1,11 @@
-//! `GET /2/users/me` (X API v2) and the answer for unknown paths.
+//! X API v2 reads: `GET /2/users/me`, `GET /2/tweets/:id`, `GET /2/users/:id`, and the
+//! answer for unknown paths.
 
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
 
@@ -24,12 +25,7 @@ pub(crate) async fn users_me(
     if let Some(faulted) = apply_fault(&shared, Endpoint::UsersMe, close).await {
         return faulted;
     }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string());
+    let bearer = bearer(&headers);
     let store = shared.store();
     if bearer.is_some() && bearer == store.app_token {
         drop(store);
@@ -58,6 +54,125 @@ pub(crate) async fn users_me(
         StatusCode::OK,
         json!({ "data": { "id": user.id, "name": user.name, "username": user.username } }),
     )
+}
+
+/// How many lookups X allows per 15-minute window in the emulator's rate limit headers.
+const LOOKUP_LIMIT: u32 = 900;
+const WINDOW_SECS: u64 = 15 * 60;
+
+/// `GET /2/tweets/:id`: `{"data":{"id","text"}}` for the app-only token or a live user
+/// access token; 401 otherwise. Sends X's `x-rate-limit-*` headers.
+pub(crate) async fn tweet(
+    State(shared): State<Arc<Shared>>,
+    close: Option<Extension<CloseConnection>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let calls = {
+        let mut store = shared.store();
+        store.stats.tweets_lookup += 1;
+        store.stats.tweets_lookup
+    };
+    if let Some(faulted) = apply_fault(&shared, Endpoint::TweetsLookup, close).await {
+        return faulted;
+    }
+    let mut response = lookup(
+        &shared,
+        &headers,
+        &id,
+        |id| json!({ "data": { "id": id, "text": format!("Tweet {id}, as the X emulator tells it.") } }),
+    );
+    add_rate_limit(&mut response, calls);
+    response
+}
+
+/// `GET /2/users/:id`: `{"data":{"id","name","username"}}` (the configured user for its
+/// id, a made-up one for any other), with the same rules as [`tweet`].
+pub(crate) async fn user(
+    State(shared): State<Arc<Shared>>,
+    close: Option<Extension<CloseConnection>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let calls = {
+        let mut store = shared.store();
+        store.stats.users_lookup += 1;
+        store.stats.users_lookup
+    };
+    if let Some(faulted) = apply_fault(&shared, Endpoint::UsersLookup, close).await {
+        return faulted;
+    }
+    let known = shared.config.user.clone();
+    let mut response = lookup(&shared, &headers, &id, |id| {
+        if id == known.id {
+            json!({ "data": { "id": id, "name": known.name, "username": known.username } })
+        } else {
+            json!({ "data": { "id": id, "name": format!("X User {id}"), "username": format!("user{id}") } })
+        }
+    });
+    add_rate_limit(&mut response, calls);
+    response
+}
+
+/// A lookup's answer: 401 without the app token or a live user access token, 400 for an
+/// id that is not X's (1 to 19 digits), else `data(id)`.
+fn lookup(
+    shared: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+    data: impl FnOnce(&str) -> serde_json::Value,
+) -> Response {
+    let bearer = bearer(headers);
+    let authorized = bearer.as_deref().is_some_and(|token| {
+        let store = shared.store();
+        store.app_token.as_deref() == Some(token) || store.live_access(token).is_some()
+    });
+    if !authorized {
+        return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    if id.is_empty() || id.len() > 19 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({
+                "errors": [{
+                    "parameters": { "id": [id] },
+                    "message": format!("The `id` query parameter value [{id}] is not valid"),
+                }],
+                "title": "Invalid Request",
+                "detail": "One or more parameters to your request was invalid.",
+                "type": "https://api.twitter.com/2/problems/invalid-request",
+            }),
+        );
+    }
+    json_response(StatusCode::OK, data(id))
+}
+
+/// X's rate limit headers: a 15-minute window of [`LOOKUP_LIMIT`] calls, `calls` spent.
+fn add_rate_limit(response: &mut Response, calls: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let reset = (now / WINDOW_SECS + 1) * WINDOW_SECS;
+    let remaining = u64::from(LOOKUP_LIMIT).saturating_sub(calls);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-rate-limit-limit", u64::from(LOOKUP_LIMIT)),
+        ("x-rate-limit-remaining", remaining),
+        ("x-rate-limit-reset", reset),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string())
 }
 
 pub(crate) async fn not_found() -> Response {

@@ -1,7 +1,8 @@
 //! A local stand-in for X's OAuth endpoints: the demo's default X and the tests' X.
 //!
 //! It serves the paths X serves (`/i/oauth2/authorize`, `/2/oauth2/token`,
-//! `/2/oauth2/revoke`, `/2/users/me`) for one registered client and one user, and follows
+//! `/2/oauth2/revoke`, `/2/users/me`, and two public reads: `/2/tweets/:id`,
+//! `/2/users/:id`) for one registered client and one user, and follows
 //! the rules and error bodies of `x-oauth-reference.md`: exact redirect URIs, all 22
 //! scopes, PKCE required (S256, plain tolerated), 30 s single-use codes, rotating refresh
 //! tokens, Basic client authentication with form-urlencoded parts (RFC 6749 §2.3.1).
@@ -205,6 +206,8 @@ impl fmt::Debug for EmulatorConfig {
 /// | `POST /2/oauth2/token` | `authorization_code` and `refresh_token` grants |
 /// | `POST /2/oauth2/revoke` | RFC 7009 revocation, answers `{"revoked":true}` |
 /// | `GET /2/users/me` | the user, for a live bearer token with `users.read tweet.read` (403 for the app-only token) |
+/// | `GET /2/tweets/:id` | `{"data":{"id","text"}}` for the app-only token or a live user token (401 otherwise), with `x-rate-limit-*` headers |
+/// | `GET /2/users/:id` | `{"data":{"id","name","username"}}`, the same way |
 /// | `POST /oauth/request_token` | OAuth 1.0a request token; signed, `oauth_callback` = registered URL or `oob` |
 /// | `GET /oauth/authorize` | consent page, or `decision=approve\|deny`; `oauth_token=…` |
 /// | `GET /oauth/authenticate` | the same, approving at once a consumer the user approved before |
@@ -223,6 +226,8 @@ pub fn router(config: EmulatorConfig) -> Router {
         .route("/2/oauth2/token", post(token::token))
         .route("/2/oauth2/revoke", post(token::revoke))
         .route("/2/users/me", get(api::users_me))
+        .route("/2/tweets/{id}", get(api::tweet))
+        .route("/2/users/{id}", get(api::user))
         .route("/oauth/request_token", post(oauth1::request_token))
         .route(
             "/oauth/authorize",

@@ -11,7 +11,7 @@ use xauth_emulator::{
 };
 
 /// A local stand-in for X's OAuth endpoints (OAuth 2.0 authorize, token, revoke, users/me;
-/// OAuth 1.0a; app-only tokens).
+/// OAuth 1.0a; app-only tokens) and two public reads (tweets and users by id).
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {

@@ -177,6 +177,10 @@ pub(crate) struct Stats {
     pub oauth1_access_token: u64,
     /// App-only: `POST /oauth2/token`.
     pub app_token: u64,
+    /// X API v2: `GET /2/tweets/:id`.
+    pub tweets_lookup: u64,
+    /// X API v2: `GET /2/users/:id`.
+    pub users_lookup: u64,
     /// Calls answered by an injected fault (including `slow` ones).
     pub faults_served: u64,
 }
@@ -199,6 +203,8 @@ impl Default for Stats {
             oauth1_authorize_decision: 0,
             oauth1_access_token: 0,
             app_token: 0,
+            tweets_lookup: 0,
+            users_lookup: 0,
             faults_served: 0,
         }
     }
@@ -214,6 +220,8 @@ pub(crate) enum Endpoint {
     RequestToken,
     AccessToken,
     AppToken,
+    TweetsLookup,
+    UsersLookup,
 }
 
 /// How a faulted call fails.
