@@ -6,7 +6,8 @@
 //! Environment: `CHROMEDRIVER` (default `/usr/bin/chromedriver`), `CHROMIUM` (default
 //! `/usr/bin/chromium`, when it exists), and the harness's `XAUTH_ROOT`.
 //!
-//! The first test overwrites `docs/screenshot.png` with the signed-in page.
+//! The first test saves the signed-in page to `target/screenshots/signed-in.png`, and to
+//! the README's `docs/screenshot.png` when `XAUTH_UPDATE_SCREENSHOT` is set.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -84,9 +85,17 @@ async fn sign_in_through_the_consent_page_shows_the_user() {
     }
 
     let png = page.client.screenshot().await.expect("a screenshot");
-    let path = root().join("docs/screenshot.png");
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, png).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    assert!(png.starts_with(b"\x89PNG"), "chromedriver answers a PNG");
+    // Always kept under target/; the committed README picture changes only on request,
+    // so a test run leaves the work tree clean.
+    let mut paths = vec![root().join("target/screenshots/signed-in.png")];
+    if std::env::var_os("XAUTH_UPDATE_SCREENSHOT").is_some() {
+        paths.push(root().join("docs/screenshot.png"));
+    }
+    for path in paths {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, &png).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    }
 
     page.close().await;
 }

@@ -29,7 +29,8 @@ commands:
   test    setup, fmt, clippy (native, wasm32), native tests, wasm tests in Chromium,
           build, size, wrangler deploy --dry-run, end-to-end tests. What CI runs.
   ci      same as test
-  dev     build, then run the X emulator (:8790) and wrangler dev (:8787) until Ctrl-C
+  dev     build, then run wrangler dev (:8787) until Ctrl-C, against the X emulator
+          (:8790) unless .dev.vars holds real X credentials
 ";
 
 fn main() -> ExitCode {
