@@ -90,6 +90,19 @@ impl JsonBody {
         Ok(None)
     }
 
+    /// Whether a flag is set: `true` or a non-empty string (the OAuth 1.0a callback's
+    /// `denied=<token>` passed on as is). Absent, `null`, `false` and `""` are not.
+    pub fn is_set(&self, name: &str) -> Result<bool, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(false),
+            Some(Value::Bool(true)) => Ok(true),
+            Some(Value::String(_)) => Ok(self.string(&[name])?.is_some_and(|v| !v.is_empty())),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "Field `{name}` must be a boolean or a string."
+            ))),
+        }
+    }
+
     /// Like [`JsonBody::string`], but absent or empty is a 400 naming the first alias.
     pub fn required_string(&self, names: &[&str]) -> Result<&str, ApiError> {
         match self.string(names)? {

@@ -4,7 +4,10 @@
 //! a missing or invalid variable becomes a 500 that names the variable (never its value).
 
 use worker::Env;
-use xauth_core::{AuthorizeEndpoint, ClientId, ClientSecret, RedirectUri, Scopes};
+use xauth_core::{
+    AccessToken, AuthorizeEndpoint, ClientId, ClientSecret, ConsumerKey, ConsumerSecret,
+    RedirectUri, Scopes,
+};
 
 use crate::error::ApiError;
 
@@ -26,7 +29,42 @@ pub struct Config {
     /// X's API base without a trailing slash; token, revoke and users/me hang off it.
     pub x_api_url: String,
     pub x_timeout_ms: u32,
+    /// OAuth 1.0a and app-only settings, read here but validated only by the routes that
+    /// use them: they are optional, and their absence must not break the OAuth 2.0 routes.
+    pub oauth1: OAuth1Vars,
 }
+
+/// The raw OAuth 1.0a / app-only variables; see [`Config::consumer`] and friends.
+#[derive(Debug)]
+pub struct OAuth1Vars {
+    consumer_key: Option<String>,
+    /// Redacting from the start, though not yet validated.
+    consumer_secret: Option<ConsumerSecret>,
+    bearer_token: Option<AccessToken>,
+    return_tokens: Option<String>,
+    public_read_paths: Option<String>,
+}
+
+/// The app's OAuth 1.0a consumer credentials ("API Key" and "API Key Secret"), validated.
+#[derive(Debug)]
+pub struct Consumer {
+    pub key: ConsumerKey,
+    pub secret: ConsumerSecret,
+}
+
+/// How the worker gets an app-only bearer token.
+#[derive(Debug)]
+pub enum AppCredentials {
+    /// `TWITTER_BEARER_TOKEN`: used as is, never refetched.
+    Static(AccessToken),
+    /// No bearer token configured: the client credentials grant with the consumer's key
+    /// and secret.
+    ClientCredentials(Consumer),
+}
+
+/// The X API v2 path prefixes the worker forwards with the app's token when no user is
+/// signed in, unless `TWITTER_PUBLIC_READ_PATHS` says otherwise.
+const DEFAULT_PUBLIC_READ_PATHS: &str = "tweets users";
 
 impl Config {
     /// Reads and validates every variable; the first problem found is reported.
@@ -77,7 +115,103 @@ impl Config {
             authorize_endpoint,
             x_api_url,
             x_timeout_ms,
+            oauth1: OAuth1Vars {
+                consumer_key: optional(env, "TWITTER_CONSUMER_KEY"),
+                consumer_secret: optional(env, "TWITTER_CONSUMER_SECRET").map(ConsumerSecret::new),
+                bearer_token: optional(env, "TWITTER_BEARER_TOKEN").map(AccessToken::new),
+                return_tokens: optional(env, "TWITTER_OAUTH1_RETURN_TOKENS"),
+                public_read_paths: optional(env, "TWITTER_PUBLIC_READ_PATHS"),
+            },
         })
+    }
+
+    /// The consumer key and secret, or a 500 naming the one that is missing or invalid.
+    pub fn consumer(&self) -> Result<Consumer, ApiError> {
+        let key = self
+            .oauth1
+            .consumer_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| ApiError::misconfigured("TWITTER_CONSUMER_KEY", "is missing"))?;
+        if !is_token_text(key) {
+            return Err(ApiError::misconfigured(
+                "TWITTER_CONSUMER_KEY",
+                "must be printable ASCII without spaces (the app's API Key)",
+            ));
+        }
+        let secret = self
+            .oauth1
+            .consumer_secret
+            .as_ref()
+            .map(|secret| secret.secret().trim())
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| ApiError::misconfigured("TWITTER_CONSUMER_SECRET", "is missing"))?;
+        // It signs every OAuth 1.0a request and keys the cookies: a short one is a mistake.
+        if !is_token_text(secret) || secret.len() < MIN_CONSUMER_SECRET_LEN {
+            return Err(ApiError::misconfigured(
+                "TWITTER_CONSUMER_SECRET",
+                "must be at least 16 characters of printable ASCII without spaces (the app's API Key Secret)",
+            ));
+        }
+        Ok(Consumer {
+            key: ConsumerKey::new(key.to_owned()),
+            secret: ConsumerSecret::new(secret.to_owned()),
+        })
+    }
+
+    /// `TWITTER_OAUTH1_RETURN_TOKENS`: `true` puts the user's OAuth 1.0a token and secret
+    /// in the `access-token` answer; default `false`.
+    pub fn oauth1_return_tokens(&self) -> Result<bool, ApiError> {
+        match self.oauth1.return_tokens.as_deref().map(str::trim) {
+            None | Some("" | "false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::misconfigured(
+                "TWITTER_OAUTH1_RETURN_TOKENS",
+                "must be true or false",
+            )),
+        }
+    }
+
+    /// Where the app-only token comes from: `TWITTER_BEARER_TOKEN`, else the consumer.
+    pub fn app_credentials(&self) -> Result<AppCredentials, ApiError> {
+        match &self.oauth1.bearer_token {
+            Some(token) => {
+                let token = token.secret().trim();
+                if token.is_empty() || !is_token_text(token) {
+                    return Err(ApiError::misconfigured(
+                        "TWITTER_BEARER_TOKEN",
+                        "must be the app's bearer token (printable ASCII, no spaces); delete it to use the consumer key and secret",
+                    ));
+                }
+                Ok(AppCredentials::Static(AccessToken::new(token.to_owned())))
+            }
+            None => self.consumer().map(AppCredentials::ClientCredentials),
+        }
+    }
+
+    /// `TWITTER_PUBLIC_READ_PATHS`: space-separated X API v2 path prefixes (after `/2/`)
+    /// such as `tweets users`, each one or more segments of letters, digits, `_` and `-`.
+    pub fn public_read_paths(&self) -> Result<Vec<&str>, ApiError> {
+        let value = self
+            .oauth1
+            .public_read_paths
+            .as_deref()
+            .unwrap_or(DEFAULT_PUBLIC_READ_PATHS);
+        value
+            .split_whitespace()
+            .map(|prefix| {
+                let prefix = prefix.trim_matches('/');
+                if is_api_path(prefix) {
+                    Ok(prefix)
+                } else {
+                    Err(ApiError::misconfigured(
+                        "TWITTER_PUBLIC_READ_PATHS",
+                        "must be space-separated X API v2 path prefixes such as `tweets users`",
+                    ))
+                }
+            })
+            .collect()
     }
 
     /// The redirect URI a request asked for, if it is one of the allowed ones; else the default.
@@ -108,6 +242,25 @@ impl Config {
     pub fn is_allowed_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|allowed| allowed == origin)
     }
+}
+
+const MIN_CONSUMER_SECRET_LEN: usize = 16;
+
+/// Printable ASCII without spaces: what X's keys, secrets and tokens are made of.
+fn is_token_text(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// `segment(/segment)*`, each segment non-empty letters, digits, `_` or `-`: no `.`, `..`,
+/// `%` or empty segment can reach X's URL.
+pub fn is_api_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
 }
 
 /// A `[vars]` value or a secret: both are plain strings in the worker's environment.

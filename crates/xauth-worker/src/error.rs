@@ -17,6 +17,10 @@ pub struct ApiError {
     pub retry_after: Option<String>,
     /// Methods to list in `Allow` on a 405.
     pub allow: Option<&'static str>,
+    /// A `Set-Cookie` to send with the error (clearing a spent OAuth 1.0a sign-in).
+    pub set_cookie: Option<String>,
+    /// `x-rate-limit-*` headers passed on from X with a proxied call's 429.
+    pub rate_limit: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize)]
@@ -36,7 +40,40 @@ impl ApiError {
             kind: None,
             retry_after: None,
             allow: None,
+            set_cookie: None,
+            rate_limit: Vec::new(),
         }
+    }
+
+    /// The same error, also setting (usually clearing) a cookie.
+    pub fn with_cookie(mut self, set_cookie: String) -> ApiError {
+        self.set_cookie = Some(set_cookie);
+        self
+    }
+
+    /// A 400 about the caller's OAuth 1.0a sign-in: `error` is a stable code such as
+    /// `no_pending_sign_in`, and the kind says to start the sign-in again.
+    pub fn sign_in_refused(error: &str, description: impl Into<String>) -> ApiError {
+        let mut refused = ApiError::new(400, error, description);
+        refused.kind = Some(ErrorKind::Reauthorize);
+        refused
+    }
+
+    /// A 403 for an X API path the worker does not forward.
+    pub fn path_not_allowed() -> ApiError {
+        ApiError::new(
+            403,
+            "path_not_allowed",
+            "The worker forwards only the X API paths in TWITTER_PUBLIC_READ_PATHS without a signed-in user.",
+        )
+    }
+
+    /// X answered with an error of its own code (its v1.1 bodies, app-only refusals): the
+    /// status is passed on for a 4xx, the kind says what to do.
+    pub fn from_x_code(status: u16, error: &str, description: String, kind: ErrorKind) -> ApiError {
+        let mut refused = ApiError::new(status, error, description);
+        refused.kind = Some(kind);
+        refused
     }
 
     /// A variable is missing or invalid. Names the variable, never its value.

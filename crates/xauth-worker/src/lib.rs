@@ -2,19 +2,26 @@
 //!
 //! It holds the client secret and does what a browser cannot: the Basic-authenticated code
 //! exchange, refresh and revoke against X's token endpoints (which answer no CORS request).
-//! It does not store tokens: each answer goes straight back to the caller.
+//! It does not store OAuth 2.0 tokens: each answer goes straight back to the caller.
 //!
 //! Routes: `GET /twitter-config`, `POST /twitter-access-token`, `POST /twitter-refresh-token`,
-//! `POST /twitter-revoke-token`. Every other path is served from the static assets by the
-//! runtime before the worker runs.
+//! `POST /twitter-revoke-token` (OAuth 2.0); `POST /twitter-oauth1/request-token`,
+//! `POST /twitter-oauth1/access-token`, `GET /twitter-oauth1/session`,
+//! `POST /twitter-oauth1/sign-out` (OAuth 1.0a, optional configuration);
+//! `GET /twitter-api/2/<path>` (X API v2 reads with the app's token). Every other path is
+//! served from the static assets by the runtime before the worker runs.
 
 #![forbid(unsafe_code)]
 
 mod body;
 mod config;
+mod cookies;
 mod cors;
 mod error;
+mod oauth1;
+mod proxy;
 mod routes;
+mod sealed;
 mod x;
 
 use worker::{Context, Env, Method, Request, Response, event};
@@ -54,8 +61,14 @@ async fn dispatch(
     config: &Config,
 ) -> Result<Response, ApiError> {
     let allowed = match path {
-        "/twitter-config" => "GET",
-        "/twitter-access-token" | "/twitter-refresh-token" | "/twitter-revoke-token" => "POST",
+        "/twitter-config" | "/twitter-oauth1/session" => "GET",
+        "/twitter-access-token"
+        | "/twitter-refresh-token"
+        | "/twitter-revoke-token"
+        | "/twitter-oauth1/request-token"
+        | "/twitter-oauth1/access-token"
+        | "/twitter-oauth1/sign-out" => "POST",
+        _ if path.starts_with(proxy::PREFIX) => "GET",
         _ => return Err(ApiError::not_found()),
     };
     match (method, path) {
@@ -64,6 +77,11 @@ async fn dispatch(
         (Method::Post, "/twitter-access-token") => routes::access_token(req, config).await,
         (Method::Post, "/twitter-refresh-token") => routes::refresh_token(req, config).await,
         (Method::Post, "/twitter-revoke-token") => routes::revoke_token(req, config).await,
+        (Method::Post, "/twitter-oauth1/request-token") => oauth1::request_token(req, config).await,
+        (Method::Post, "/twitter-oauth1/access-token") => oauth1::access_token(req, config).await,
+        (Method::Get, "/twitter-oauth1/session") => oauth1::session(&req, config),
+        (Method::Post, "/twitter-oauth1/sign-out") => oauth1::sign_out(&req),
+        (Method::Get, _) if path.starts_with(proxy::PREFIX) => proxy::forward(req, config).await,
         _ => Err(ApiError::method_not_allowed(allowed)),
     }
 }
@@ -77,6 +95,12 @@ fn error_response(error: &ApiError) -> worker::Result<Response> {
     }
     if let Some(allow) = error.allow {
         response = response.with_header("allow", allow)?;
+    }
+    if let Some(cookie) = &error.set_cookie {
+        response = response.with_header("set-cookie", cookie)?;
+    }
+    for (name, value) in &error.rate_limit {
+        response = response.with_header(name, value)?;
     }
     Ok(response.fixed(error.body().into_bytes()))
 }

@@ -1,13 +1,18 @@
-//! Talking to X: one bounded POST of a form, and turning X's answer into tokens or an error.
+//! Talking to X: bounded calls (a POST of a form, a signed OAuth 1.0a POST, a GET with a
+//! bearer token), and turning X's answers into tokens or errors.
 
 use std::pin::pin;
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
+use serde::Deserialize;
 use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
 };
-use xauth_core::{AccessToken, FormRequest, RawErrorResponse, RawTokenResponse, TokenSet, XError};
+use xauth_core::{
+    AccessToken, ErrorKind, FormRequest, RawErrorResponse, RawTokenResponse, SignedRequest,
+    TokenSet, XError,
+};
 
 use crate::body::collect_at_most;
 use crate::config::Config;
@@ -15,12 +20,24 @@ use crate::error::ApiError;
 
 /// X's token answers are a few hundred bytes; more than this is not X.
 const MAX_X_BODY_BYTES: usize = 64 * 1024;
+/// X API answers (a proxied call) can be larger: a page of tweets with expansions.
+pub const MAX_X_API_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// X's rate limit headers, passed on to the caller of a proxied call.
+pub const RATE_LIMIT_HEADERS: [&str; 3] = [
+    "x-rate-limit-limit",
+    "x-rate-limit-remaining",
+    "x-rate-limit-reset",
+];
 
 /// What X answered, read in full.
 pub struct XReply {
     pub status: u16,
     pub body: Vec<u8>,
     pub retry_after: Option<String>,
+    pub content_type: Option<String>,
+    /// The [`RATE_LIMIT_HEADERS`] X sent.
+    pub rate_limit: Vec<(&'static str, String)>,
 }
 
 /// POSTs a form to X's token or revoke endpoint, bounded in time.
@@ -35,7 +52,31 @@ pub async fn post_form(url: &str, form: FormRequest, timeout_ms: u32) -> Result<
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(form.body.as_str().into()));
-    send(url, init, timeout_ms).await
+    send(url, init, timeout_ms, MAX_X_BODY_BYTES).await
+}
+
+/// POSTs an OAuth 1.0a signed request (empty body, the signature in `Authorization`).
+pub async fn post_signed(request: &SignedRequest, timeout_ms: u32) -> Result<XReply, ApiError> {
+    let headers = Headers::new();
+    headers.set("content-type", FormRequest::CONTENT_TYPE)?;
+    headers.set("authorization", &request.authorization)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers);
+    send(&request.url, init, timeout_ms, MAX_X_BODY_BYTES).await
+}
+
+/// `GET url` with a bearer token (an X API call), answers up to `MAX_X_API_BODY_BYTES`.
+pub async fn get_with_bearer(
+    url: &str,
+    token: &AccessToken,
+    timeout_ms: u32,
+) -> Result<XReply, ApiError> {
+    let headers = Headers::new();
+    headers.set("accept", "application/json")?;
+    headers.set("authorization", &xauth_core::bearer_authorization(token))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    send(url, init, timeout_ms, MAX_X_API_BODY_BYTES).await
 }
 
 /// `GET /2/users/me` with the user's token: who signed in.
@@ -49,13 +90,18 @@ pub async fn users_me(config: &Config, access_token: &AccessToken) -> Result<XRe
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     let url = format!("{}{}", config.x_api_url, xauth_core::USERS_ME_PATH);
-    send(&url, init, config.x_timeout_ms).await
+    send(&url, init, config.x_timeout_ms, MAX_X_BODY_BYTES).await
 }
 
 /// Sends one request to X and reads the answer, all within `timeout_ms`:
 /// unreachable, too slow or oversized is a 502. Redirects are not followed, so a
 /// request carrying credentials never goes anywhere but where it was sent.
-async fn send(url: &str, mut init: RequestInit, timeout_ms: u32) -> Result<XReply, ApiError> {
+async fn send(
+    url: &str,
+    mut init: RequestInit,
+    timeout_ms: u32,
+    max_body_bytes: usize,
+) -> Result<XReply, ApiError> {
     init.with_redirect(RequestRedirect::Manual);
     let request = Request::new_with_init(url, &init)?;
 
@@ -63,20 +109,30 @@ async fn send(url: &str, mut init: RequestInit, timeout_ms: u32) -> Result<XRepl
     let signal = controller.signal();
     let exchange = pin!(async move {
         let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
-        let retry_after = response.headers().get("retry-after")?;
+        let headers = response.headers();
+        let head = Head {
+            retry_after: headers.get("retry-after")?,
+            content_type: headers.get("content-type")?,
+            rate_limit: RATE_LIMIT_HEADERS
+                .iter()
+                .filter_map(|name| Some((*name, headers.get(name).ok()??)))
+                .collect(),
+        };
         let body = match response.stream() {
-            Ok(stream) => collect_at_most(stream, MAX_X_BODY_BYTES).await?,
+            Ok(stream) => collect_at_most(stream, max_body_bytes).await?,
             Err(_) => Some(Vec::new()),
         };
-        Ok::<_, worker::Error>((response.status_code(), body, retry_after))
+        Ok::<_, worker::Error>((response.status_code(), body, head))
     });
     let deadline = pin!(Delay::from(Duration::from_millis(u64::from(timeout_ms))));
 
     match select(exchange, deadline).await {
-        Either::Left((Ok((status, Some(body), retry_after)), _)) => Ok(XReply {
+        Either::Left((Ok((status, Some(body), head)), _)) => Ok(XReply {
             status,
             body,
-            retry_after,
+            retry_after: head.retry_after,
+            content_type: head.content_type,
+            rate_limit: head.rate_limit,
         }),
         Either::Left((Ok((_, None, _)), _)) => Err(ApiError::upstream_unavailable(
             "X answered with an oversized body.",
@@ -90,6 +146,13 @@ async fn send(url: &str, mut init: RequestInit, timeout_ms: u32) -> Result<XRepl
             )))
         }
     }
+}
+
+/// The headers of X's answer that the worker uses.
+struct Head {
+    retry_after: Option<String>,
+    content_type: Option<String>,
+    rate_limit: Vec<(&'static str, String)>,
 }
 
 /// A 2xx with a valid token answer becomes tokens; anything else becomes X's error.
@@ -109,4 +172,54 @@ pub fn x_error(reply: &XReply) -> ApiError {
     let parsed = serde_json::from_slice::<RawErrorResponse>(&reply.body).ok();
     let classified: XError = xauth_core::classify_error(reply.status, parsed.as_ref());
     ApiError::from_x(classified, reply.retry_after.clone())
+}
+
+/// X's error body outside OAuth 2.0 (its v1.1 API, `oauth/*` and `oauth2/token`):
+/// `{"errors":[{"code":32,"message":"Could not authenticate you."}]}`.
+#[derive(Deserialize)]
+struct V1Errors {
+    errors: Vec<V1Error>,
+}
+
+#[derive(Deserialize)]
+struct V1Error {
+    code: Option<u32>,
+    message: Option<String>,
+}
+
+/// An error answer from X's OAuth 1.0a or app-only endpoints, classified like the OAuth 2.0
+/// routes' errors: 429, 5xx and anything that is not X's error JSON are transient; X's own
+/// refusals keep their 4xx status and get a stable `error` for X's code.
+///
+/// `refused_credentials` is the kind for X's "Could not authenticate you" (32) and
+/// "Invalid or expired token" (89): `Misconfigured` where only the app's consumer key and
+/// secret were presented (request token, app token), `Reauthorize` where a request token
+/// and verifier were too (access token: the consumer was accepted a moment ago, so the
+/// user's half is what X refused).
+pub fn v1_error(reply: &XReply, refused_credentials: ErrorKind) -> ApiError {
+    let first = serde_json::from_slice::<V1Errors>(&reply.body)
+        .ok()
+        .and_then(|body| body.errors.into_iter().next());
+    let Some(first) = first.filter(|_| (400..500).contains(&reply.status) && reply.status != 429)
+    else {
+        // Not one of X's refusals: the OAuth 2.0 classification (transient) applies.
+        return x_error(reply);
+    };
+    let (error, kind) = match first.code {
+        Some(32) => ("could_not_authenticate", refused_credentials),
+        Some(89) => ("invalid_or_expired_token", refused_credentials),
+        Some(99) => ("unable_to_verify_credentials", ErrorKind::Misconfigured),
+        // The worker's clock is right (it is the platform's): X's is the one to doubt, but
+        // retrying does not fix a clock, and signing in again does not either.
+        Some(135) => ("timestamp_out_of_bounds", ErrorKind::Misconfigured),
+        Some(170) => ("missing_parameter", ErrorKind::Misconfigured),
+        Some(215) => ("bad_authentication_data", ErrorKind::Misconfigured),
+        Some(415) => ("callback_not_approved", ErrorKind::Misconfigured),
+        _ => ("x_refused", ErrorKind::Misconfigured),
+    };
+    let description = first
+        .message
+        .filter(|message| !message.is_empty())
+        .unwrap_or_else(|| format!("X answered HTTP {}.", reply.status));
+    ApiError::from_x_code(reply.status, error, description, kind)
 }
