@@ -17,10 +17,9 @@ pub struct ApiError {
     pub retry_after: Option<String>,
     /// Methods to list in `Allow` on a 405.
     pub allow: Option<&'static str>,
-    /// A `Set-Cookie` to send with the error (clearing a spent OAuth 1.0a sign-in).
-    pub set_cookie: Option<String>,
-    /// `x-rate-limit-*` headers passed on from X with a proxied call's 429.
-    pub rate_limit: Vec<(&'static str, String)>,
+    /// More headers: a `Set-Cookie` clearing a spent OAuth 1.0a sign-in, the
+    /// `x-rate-limit-*` headers of a forwarded call's 429.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize)]
@@ -40,14 +39,13 @@ impl ApiError {
             kind: None,
             retry_after: None,
             allow: None,
-            set_cookie: None,
-            rate_limit: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
     /// The same error, also setting (usually clearing) a cookie.
     pub fn with_cookie(mut self, set_cookie: String) -> ApiError {
-        self.set_cookie = Some(set_cookie);
+        self.headers.push(("set-cookie", set_cookie));
         self
     }
 

@@ -96,10 +96,7 @@ fn error_response(error: &ApiError) -> worker::Result<Response> {
     if let Some(allow) = error.allow {
         response = response.with_header("allow", allow)?;
     }
-    if let Some(cookie) = &error.set_cookie {
-        response = response.with_header("set-cookie", cookie)?;
-    }
-    for (name, value) in &error.rate_limit {
+    for (name, value) in &error.headers {
         response = response.with_header(name, value)?;
     }
     Ok(response.fixed(error.body().into_bytes()))

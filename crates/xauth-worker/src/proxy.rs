@@ -179,7 +179,7 @@ fn answer(reply: XReply) -> Result<Response, ApiError> {
                 ErrorKind::Transient,
             );
             limited.retry_after = reply.retry_after.clone();
-            limited.rate_limit = reply.rate_limit;
+            limited.headers = reply.rate_limit;
             return Err(limited);
         }
         500..=599 => {
