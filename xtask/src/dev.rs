@@ -26,6 +26,9 @@ use crate::project::{EMULATOR_PORT, Project, Tools, WORKER_PORT};
 /// emulator crate. The secret is public and made up: it only opens the local emulator.
 const EMULATOR_CLIENT_ID: &str = "xauth-demo-client";
 const EMULATOR_DEMO_SECRET: &str = "xauth-demo-secret";
+/// The emulator's OAuth 1.0a demo consumer (`DEFAULT_CONSUMER_KEY` and `_SECRET`), likewise.
+const EMULATOR_CONSUMER_KEY: &str = "xauth-demo-consumer";
+const EMULATOR_CONSUMER_SECRET: &str = "xauth-demo-consumer-secret";
 
 /// Real X, as the worker defaults to them when the variables are unset.
 const X_AUTHORIZE_URL: &str = "https://x.com/i/oauth2/authorize";
@@ -56,6 +59,11 @@ pub fn run(project: &Project, tools: &Tools) -> Result<()> {
                     format!("{emulator_url}/i/oauth2/authorize"),
                 ),
                 ("X_API_URL", emulator_url.clone()),
+                ("TWITTER_CONSUMER_KEY", EMULATOR_CONSUMER_KEY.to_owned()),
+                (
+                    "TWITTER_CONSUMER_SECRET",
+                    EMULATOR_CONSUMER_SECRET.to_owned(),
+                ),
             ]);
         }
         Some(names) => {
