@@ -3,10 +3,12 @@
 //
 // The OAuth callback is this page ("/"): on load it either finishes a sign-in
 // (`isCallback()` -> `handleCallback()`) or picks up the session kept in this tab
-// (`restoreSession()`).
+// (`restoreSession()`). The same goes for OAuth 1.0a: `isOAuth1Callback()` ->
+// `handleOAuth1Callback()`, else `oauth1Session()` asks the worker, whose HttpOnly cookie
+// holds the OAuth 1.0a session (this page never sees those tokens).
 //
 // For debugging (and the browser end-to-end test), `window.xauthDemo` holds the `XAuth`
-// client and the current `Session` (or undefined): try `xauthDemo.session?.accessToken`
+// client, the current `Session` (or undefined) and `oauth1User` ({userId, screenName}): try `xauthDemo.session?.accessToken`
 // in the console.
 
 import init, { XAuth } from "/pkg/xauth_web.js";
@@ -24,6 +26,14 @@ const ui = {
   signedOut: $("signed-out"),
   remember: $("remember"),
   signIn: $("sign-in"),
+  signInOAuth1: $("sign-in-oauth1"),
+  signInPin: $("sign-in-pin"),
+  pinForm: $("pin-form"),
+  pinLink: $("pin-link"),
+  pinInput: $("pin-input"),
+  pinSubmit: $("pin-submit"),
+  oauth1User: $("oauth1-user"),
+  oauth2Details: $("oauth2-details"),
   signedIn: $("signed-in"),
   userName: $("user-name"),
   userHandle: $("user-handle"),
@@ -32,7 +42,7 @@ const ui = {
   signOut: $("sign-out"),
 };
 
-const demo = { xauth: undefined, session: undefined };
+const demo = { xauth: undefined, session: undefined, oauth1User: undefined, pinToken: undefined };
 window.xauthDemo = demo;
 
 let countdown;
@@ -44,13 +54,36 @@ function say(message) {
 function showSignedOut() {
   clearInterval(countdown);
   demo.session = undefined;
+  demo.oauth1User = undefined;
   ui.signedIn.hidden = true;
   ui.signedOut.hidden = false;
-  ui.signIn.disabled = false;
+  ui.pinForm.hidden = true;
+  for (const button of [ui.signIn, ui.signInOAuth1, ui.signInPin, ui.pinSubmit]) {
+    button.disabled = false;
+  }
+}
+
+function showSignedInOAuth1(user) {
+  clearInterval(countdown);
+  demo.session = undefined;
+  demo.oauth1User = user;
+  const said = `Signed in with OAuth 1.0a as @${user.screenName}`;
+  ui.oauth1User.textContent = said;
+  ui.oauth1User.hidden = false;
+  ui.oauth2Details.hidden = true;
+  ui.userName.textContent = "OAuth 1.0a";
+  ui.userHandle.textContent = `@${user.screenName}`;
+  ui.pinForm.hidden = true;
+  ui.signedOut.hidden = true;
+  ui.signedIn.hidden = false;
+  say(`${said}.`);
 }
 
 function showSignedIn(session) {
   demo.session = session;
+  demo.oauth1User = undefined;
+  ui.oauth1User.hidden = true;
+  ui.oauth2Details.hidden = false;
   const user = session.user;
   ui.userName.textContent = user ? user.name : "Signed in";
   ui.userHandle.textContent = user ? `@${user.username}` : "(X did not say who)";
@@ -112,10 +145,11 @@ function describe(error) {
       ];
     case "exchange_failed":
     case "revoke_failed":
-    case "config_failed": {
+    case "config_failed":
+    case "request_failed": {
       const kind = error.kind ?? "unknown";
       const status = error.status ? `, HTTP ${error.status}` : "";
-      const what = { exchange_failed: "Exchange", revoke_failed: "Revocation", config_failed: "Worker configuration" }[code];
+      const what = { exchange_failed: "Exchange", revoke_failed: "Revocation", config_failed: "Worker configuration", request_failed: "Request" }[code];
       return [
         `${what} failed (${kind}${status})`,
         said,
@@ -167,7 +201,73 @@ async function signIn() {
   }
 }
 
+// OAuth 1.0a: the worker gets a request token for this page as the callback, then X.
+async function signInOAuth1() {
+  clearError();
+  ui.signInOAuth1.disabled = true;
+  say("Taking you to X (OAuth 1.0a)…");
+  try {
+    await demo.xauth.signInWithOAuth1();
+  } catch (error) {
+    ui.signInOAuth1.disabled = false;
+    say("Not signed in.");
+    showError(error);
+  }
+}
+
+// The PIN flow: X shows the user a PIN (callback "oob") to type in here.
+async function startPin() {
+  clearError();
+  ui.signInPin.disabled = true;
+  say("Asking X for a sign-in link…");
+  try {
+    const { url, oauthToken } = await demo.xauth.oauth1SignInUrl({ callback: "oob" });
+    demo.pinToken = oauthToken;
+    ui.pinLink.href = url;
+    ui.pinInput.value = "";
+    ui.pinForm.hidden = false;
+    say("Open X's consent page, authorize the app, then type the PIN X shows.");
+    ui.pinLink.focus();
+  } catch (error) {
+    say("Not signed in.");
+    showError(error);
+  } finally {
+    ui.signInPin.disabled = false;
+  }
+}
+
+async function submitPin(event) {
+  event.preventDefault();
+  clearError();
+  ui.pinSubmit.disabled = true;
+  say("Checking the PIN…");
+  try {
+    showSignedInOAuth1(await demo.xauth.completeOAuth1Pin(demo.pinToken ?? "", ui.pinInput.value));
+  } catch (error) {
+    say("Not signed in.");
+    showError(error);
+  } finally {
+    ui.pinSubmit.disabled = false;
+  }
+}
+
 async function signOut() {
+  if (demo.oauth1User) {
+    ui.signOut.disabled = true;
+    say("Signing out…");
+    try {
+      await demo.xauth.oauth1SignOut();
+      clearError();
+      say("Signed out.");
+    } catch (error) {
+      showError(error, "Sign-out failed");
+    } finally {
+      ui.signOut.disabled = false;
+      showSignedOut();
+      ui.signIn.focus();
+    }
+    return;
+  }
   const session = demo.session;
   if (!session) return;
   ui.signOut.disabled = true;
@@ -194,6 +294,9 @@ async function start() {
   ui.remember.checked = xauth.storage === "session";
   ui.signIn.addEventListener("click", signIn);
   ui.signOut.addEventListener("click", signOut);
+  ui.signInOAuth1.addEventListener("click", signInOAuth1);
+  ui.signInPin.addEventListener("click", startPin);
+  ui.pinForm.addEventListener("submit", submitPin);
 
   if (xauth.isCallback()) {
     say("Finishing sign-in…");
@@ -205,11 +308,29 @@ async function start() {
       history.replaceState(history.state, "", location.pathname);
       showError(error);
     }
+  } else if (xauth.isOAuth1Callback()) {
+    say("Finishing sign-in (OAuth 1.0a)…");
+    try {
+      showSignedInOAuth1(await xauth.handleOAuth1Callback());
+      return;
+    } catch (error) {
+      history.replaceState(history.state, "", location.pathname);
+      showError(error);
+    }
   } else {
     const session = xauth.restoreSession();
     if (session) {
       showSignedIn(session);
       return;
+    }
+    try {
+      const oauth1 = await xauth.oauth1Session();
+      if (oauth1.signedIn) {
+        showSignedInOAuth1(oauth1);
+        return;
+      }
+    } catch {
+      // A worker without OAuth 1.0a configured: only OAuth 2.0 is offered.
     }
   }
   showSignedOut();

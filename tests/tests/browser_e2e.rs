@@ -29,6 +29,9 @@ const DEMO_SECRET: &str = "xauth-demo-secret";
 /// The worker suite's secret (`tests/worker.rs`).
 const WORKER_SUITE_SECRET: &str = "s3cret-that-must-never-leak+/:%";
 const SCOPES: &str = "tweet.read users.read offline.access";
+/// The app's OAuth 1.0a consumer, at the emulator and in the worker.
+const CONSUMER_KEY: &str = "xauth-browser-consumer";
+const CONSUMER_SECRET: &str = "browser-consumer-s3cret-never-leaks";
 
 /// How long the page may take to reach an expected state.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -231,6 +234,157 @@ async fn sign_out_revokes_the_token_at_x() {
     page.close().await;
 }
 
+#[tokio::test]
+async fn oauth1_sign_in_through_the_consent_page_shows_the_user() {
+    let demo = Demo::start().await;
+    let page = demo.open().await;
+    page.click("sign-in-oauth1").await;
+    page.wait_for("X's OAuth 1.0a consent page", |s| s.consent)
+        .await;
+    assert!(
+        page.state().await.url.contains("/oauth/authenticate"),
+        "the Sign in with X link"
+    );
+    page.click("authorize").await;
+    let state = page.wait_for("the signed-in view", |s| s.signed_in).await;
+
+    assert_eq!(
+        page.text("oauth1-user").await,
+        "Signed in with OAuth 1.0a as @xauthdemo"
+    );
+    assert_eq!(page.text("user-handle").await, "@xauthdemo");
+    assert_eq!(
+        state.url,
+        demo.redirect_uri(),
+        "the address bar is clean of ?oauth_token and ?oauth_verifier"
+    );
+    assert!(state.error.is_none(), "error shown: {:?}", state.error);
+    let stats = demo.x.stats();
+    assert_eq!(stats["oauth1_access_token"], 1, "{stats}");
+    assert_eq!(stats["token"], 0, "no OAuth 2.0 exchange: {stats}");
+
+    // The session is the worker's HttpOnly cookie: it survives a reload, script cannot
+    // read it, and nothing of it is in sessionStorage.
+    assert_eq!(page.script("return document.cookie").await, "");
+    let stored = page
+        .script("return JSON.stringify(Object.entries(sessionStorage))")
+        .await;
+    assert!(
+        !stored.as_str().unwrap_or_default().contains("oauth"),
+        "{stored}"
+    );
+    page.client.refresh().await.expect("reload");
+    page.wait_for("the signed-in view after a reload", |s| s.signed_in)
+        .await;
+    assert_eq!(page.text("user-handle").await, "@xauthdemo");
+
+    page.click("sign-out").await;
+    let state = page
+        .wait_for("the signed-out view", |s| s.sign_in_ready)
+        .await;
+    assert!(
+        state.status.contains("Signed out"),
+        "status: {}",
+        state.status
+    );
+    page.client.refresh().await.expect("reload");
+    page.wait_for("the signed-out view after a reload", |s| s.sign_in_ready)
+        .await;
+    assert!(!page.state().await.signed_in);
+
+    page.close().await;
+}
+
+#[tokio::test]
+async fn oauth1_pin_flow_signs_in_with_the_pin_x_shows() {
+    let demo = Demo::start().await;
+    let page = demo.open().await;
+    page.click("sign-in-pin").await;
+    let link = page
+        .wait_until("the PIN form with X's link", PIN_LINK)
+        .await;
+    let link = link.as_str().expect("the link").to_owned();
+    assert!(link.starts_with(demo.x.base_url()), "{link}");
+
+    // X's page in a second window of the same browser, as the link's new tab would be.
+    let spa = page.client.window().await.expect("the SPA's window");
+    let x_window = page.client.new_window(true).await.expect("a new tab");
+    page.client
+        .switch_to_window(x_window.handle)
+        .await
+        .expect("switch to X's tab");
+    page.client.goto(&link).await.expect("open X's link");
+    page.wait_for("X's OAuth 1.0a consent page", |s| s.consent)
+        .await;
+    page.click("authorize").await;
+    let pin = page
+        .wait_until(
+            "X's PIN page",
+            "return document.getElementById('pin')?.textContent || null",
+        )
+        .await;
+    let pin = pin.as_str().expect("a PIN").to_owned();
+    assert!(
+        !pin.is_empty() && pin.bytes().all(|b| b.is_ascii_digit()),
+        "{pin}"
+    );
+    page.client.close_window().await.expect("close X's tab");
+    page.client
+        .switch_to_window(spa)
+        .await
+        .expect("back to the SPA");
+
+    let input = page
+        .client
+        .find(Locator::Id("pin-input"))
+        .await
+        .expect("#pin-input");
+    input.send_keys(&pin).await.expect("type the PIN");
+    page.click("pin-submit").await;
+    let state = page.wait_for("the signed-in view", |s| s.signed_in).await;
+    assert_eq!(
+        page.text("oauth1-user").await,
+        "Signed in with OAuth 1.0a as @xauthdemo"
+    );
+    assert!(state.error.is_none(), "error shown: {:?}", state.error);
+    assert_eq!(demo.x.stats()["oauth1_access_token"], 1);
+
+    page.close().await;
+}
+
+#[tokio::test]
+async fn oauth1_cancel_on_the_consent_page_shows_access_denied() {
+    let demo = Demo::start().await;
+    let page = demo.open().await;
+    page.click("sign-in-oauth1").await;
+    page.wait_for("X's OAuth 1.0a consent page", |s| s.consent)
+        .await;
+    page.click("cancel").await;
+    let state = page
+        .wait_for("the error panel", |s| s.error.is_some())
+        .await;
+
+    let error = state.error.as_deref().unwrap_or_default().to_lowercase();
+    assert!(error.contains("access denied"), "error: {error}");
+    assert!(state.sign_in_ready, "Sign in is offered again: {state:?}");
+    assert!(!state.signed_in);
+    assert_eq!(
+        state.url,
+        demo.redirect_uri(),
+        "?denied is gone from the URL"
+    );
+    assert_eq!(demo.x.stats()["oauth1_access_token"], 0);
+
+    page.close().await;
+}
+
+/// The PIN form's link, once it is shown.
+const PIN_LINK: &str = r#"
+    const form = document.getElementById("pin-form");
+    const link = document.getElementById("pin-link");
+    return form && !form.hidden && link.href ? link.href : null;
+"#;
+
 /// What the worker serves to browsers (the SPA and the wasm package) never holds a client
 /// secret: not the demo's, not any test's.
 #[test]
@@ -259,7 +413,12 @@ fn browser_assets_never_contain_the_client_secret() {
     );
     for path in &files {
         let bytes = fs::read(path).unwrap();
-        for secret in [DEMO_SECRET, CLIENT_SECRET, WORKER_SUITE_SECRET] {
+        for secret in [
+            DEMO_SECRET,
+            CLIENT_SECRET,
+            WORKER_SUITE_SECRET,
+            CONSUMER_SECRET,
+        ] {
             assert!(
                 !contains(&bytes, secret.as_bytes()),
                 "{} contains the secret {secret:?}",
@@ -285,16 +444,19 @@ impl Demo {
         let port = free_port();
         let origin = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{origin}/");
-        let x = Emulator::start(
-            EmulatorOptions::default()
-                .client(CLIENT_ID, Some(CLIENT_SECRET))
-                .redirect_uris(&[&redirect_uri]),
-        );
+        let mut options = EmulatorOptions::default()
+            .client(CLIENT_ID, Some(CLIENT_SECRET))
+            .redirect_uris(&[&redirect_uri]);
+        options.config.consumer_key = CONSUMER_KEY.to_owned();
+        options.config.consumer_secret = CONSUMER_SECRET.to_owned();
+        let x = Emulator::start(options);
         let vars = BTreeMap::from([
             ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
             ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
             ("TWITTER_REDIRECT_URI", redirect_uri),
             ("TWITTER_SCOPES", SCOPES.to_owned()),
+            ("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned()),
+            ("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned()),
             ("ALLOWED_ORIGINS", origin),
             (
                 "X_AUTHORIZE_URL",
@@ -399,6 +561,20 @@ impl Page<'_> {
                     self.demo.worker.output()
                 );
             }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs `script` until it returns something other than null; that value.
+    async fn wait_until(&self, what: &str, script: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(value) = self.client.execute(script, vec![]).await
+                && !value.is_null()
+            {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "waited {PATIENCE:?} for {what}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -2,8 +2,18 @@
 //! a reload, a bookmark or a shared link does not carry a spent code and state.
 
 /// The callback's parameters (RFC 6749 §4.1.2, §4.1.2.1), removed from the address bar.
-/// `iss` is X's too when it sends one (RFC 9207); the app's own parameters stay.
-const CALLBACK_PARAMS: [&str; 5] = ["code", "state", "error", "error_description", "iss"];
+/// `iss` is X's too when it sends one (RFC 9207); so are OAuth 1.0a's `oauth_token`,
+/// `oauth_verifier` and `denied` (RFC 5849 §2.2); the app's own parameters stay.
+const CALLBACK_PARAMS: [&str; 8] = [
+    "code",
+    "state",
+    "error",
+    "error_description",
+    "iss",
+    "oauth_token",
+    "oauth_verifier",
+    "denied",
+];
 
 /// `location.href`, if there is a window.
 pub(crate) fn current_href() -> Option<String> {

@@ -169,6 +169,16 @@ impl XAuth {
 }
 
 impl XAuth {
+    /// The worker's base URL without a trailing `/` ("" for this origin).
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The callback registered with X.
+    pub(crate) fn redirect_uri_str(&self) -> &str {
+        self.redirect_uri.as_str()
+    }
+
     /// `fromWorker`: the configuration from `GET <endpoint>/twitter-config`
     /// (`{clientId, authorizeUrl, redirectUri, scopes}`).
     async fn configured_by_worker(endpoint: String) -> Result<XAuth, Error> {

@@ -35,6 +35,8 @@ pub(crate) async fn post(url: &str, body: &Object) -> Result<Reply, Error> {
 async fn send(url: &str, body: Option<&Object>) -> Result<Reply, Error> {
     let window = web_sys::window().ok_or_else(Error::no_window)?;
     let init = RequestInit::new();
+    // The worker's OAuth 1.0a cookies (HttpOnly) go along to this origin only.
+    js::set(&init, "credentials", &JsValue::from_str("same-origin"));
     if let Some(body) = body {
         let json = js::to_json(body)
             .ok_or_else(|| Error::new("network_error", "the request could not be encoded"))?;

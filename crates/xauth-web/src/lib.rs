@@ -21,6 +21,10 @@
 //! }
 //! ```
 //!
+//! OAuth 1.0a goes through the worker too (`signInWithOAuth1()`, `oauth1SignInUrl()` for the
+//! PIN flow, `handleOAuth1Callback()`, `completeOAuth1Pin()`, `oauth1Session()`,
+//! `oauth1SignOut()`); its tokens stay in the worker's HttpOnly cookies.
+//!
 //! Errors are `Error` objects named `XAuthError` with a stable `code`; see the crate's
 //! README for the list and for where tokens are kept.
 
@@ -44,6 +48,7 @@ mod client;
 mod error;
 mod http;
 mod js;
+mod oauth1;
 mod session;
 mod store;
 
@@ -101,15 +106,43 @@ export type XAuthErrorCode =
   | "invalid_response"
   | "config_failed"
   | "exchange_failed"
-  | "revoke_failed";
+  | "revoke_failed"
+  | "request_failed";
+
+/** Options of the OAuth 1.0a sign-in. */
+export interface OAuth1Options {
+  /** Where X sends the user back: one of the worker's redirect URIs, or "oob" for a PIN; default `redirectUri`. */
+  callback?: string;
+  /** "authenticate" (default: no prompt for a returning user) or "authorize". */
+  linkMode?: "authenticate" | "authorize";
+}
+
+/** What `oauth1SignInUrl()` resolves to. */
+export interface OAuth1SignInLink {
+  url: string;
+  oauthToken: string;
+}
+
+/** Who signed in with OAuth 1.0a. */
+export interface OAuth1User {
+  userId: string;
+  screenName: string;
+}
+
+/** `oauth1Session()`: who is signed in with OAuth 1.0a in this browser. */
+export interface OAuth1Session {
+  signedIn: boolean;
+  userId?: string;
+  screenName?: string;
+}
 
 /** What every method throws or rejects with: an `Error` named "XAuthError". */
 export interface XAuthError extends Error {
   name: "XAuthError";
   code: XAuthErrorCode;
-  /** exchange_failed, revoke_failed, config_failed: what to do (sign in again, fix the setup, retry). */
+  /** exchange_failed, revoke_failed, config_failed, request_failed: what to do (sign in again, fix the setup, retry). */
   kind?: "reauthorize" | "misconfigured" | "transient";
-  /** exchange_failed, revoke_failed, config_failed: the worker's HTTP status. */
+  /** exchange_failed, revoke_failed, config_failed, request_failed: the worker's HTTP status. */
   status?: number;
   /** The worker's or X's error code (e.g. "invalid_request"), when there is one. */
   error?: string;

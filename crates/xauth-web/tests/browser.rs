@@ -143,6 +143,7 @@ struct Seen {
     url: String,
     method: String,
     content_type: Option<String>,
+    credentials: Option<String>,
     body: Option<JsValue>,
 }
 
@@ -164,6 +165,7 @@ impl FakeFetch {
                     url: String(url),
                     method: init.method || "GET",
                     contentType: headers["content-type"],
+                    credentials: init.credentials,
                     body: init.body,
                 });
                 if (status === 0) return Promise.reject(new TypeError("Failed to fetch"));
@@ -188,6 +190,7 @@ impl FakeFetch {
                 url: get_str(&request, "url").unwrap(),
                 method: get_str(&request, "method").unwrap(),
                 content_type: get_str(&request, "contentType"),
+                credentials: get_str(&request, "credentials"),
                 body: get_str(&request, "body").map(|body| parse_json(&body)),
             })
             .collect()
@@ -950,4 +953,246 @@ async fn a_restored_session_signs_out_too() {
     assert_eq!(session.access_token(), "");
     settle(revoked).await.unwrap();
     assert_revoke_request(&fetch, "RT-r", "refresh_token");
+}
+
+// ---- OAuth 1.0a -------------------------------------------------------------------------
+
+fn oauth1_options(fields: &[(&str, &str)]) -> Option<Object> {
+    let object = Object::new();
+    for (key, value) in fields {
+        Reflect::set(&object, &(*key).into(), &(*value).into()).unwrap();
+    }
+    Some(object)
+}
+
+/// The one request sent: its URL, and its JSON body's fields, sorted.
+fn one_request(fetch: &FakeFetch, path: &str) -> (String, Vec<(String, String)>) {
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let request = &seen[0];
+    assert_eq!(request.url, format!("{ENDPOINT}/twitter-oauth1/{path}"));
+    // The worker's HttpOnly cookies go along (same origin only).
+    assert_eq!(request.credentials.as_deref(), Some("same-origin"));
+    let mut fields: Vec<(String, String)> = match &request.body {
+        Some(body) => Reflect::own_keys(body)
+            .unwrap()
+            .iter()
+            .map(|key| {
+                let key = key.as_string().unwrap();
+                let value = get(body, &key);
+                (
+                    key,
+                    value.as_string().unwrap_or_else(|| format!("{value:?}")),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    fields.sort();
+    (request.method.clone(), fields)
+}
+
+fn pairs(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+const STARTED: &str =
+    r#"{"url":"https://x.test/oauth/authorize?oauth_token=rt-1","oauthToken":"rt-1"}"#;
+const SIGNED_IN: &str = r#"{"userId":"2244994945","screenName":"xauthdemo","extra":"dropped"}"#;
+
+#[wasm_bindgen_test]
+async fn oauth1_sign_in_url_posts_the_callback_and_link_mode() {
+    let fetch = FakeFetch::answer(200, STARTED);
+    let link = settle(client().oauth1_sign_in_url(None)).await.unwrap();
+    assert_eq!(get_str(&link, "oauthToken").as_deref(), Some("rt-1"));
+    assert_eq!(
+        get_str(&link, "url").as_deref(),
+        Some("https://x.test/oauth/authorize?oauth_token=rt-1")
+    );
+    let (method, body) = one_request(&fetch, "request-token");
+    assert_eq!(method, "POST");
+    assert_eq!(body, pairs(&[("callback", REDIRECT_URI)]));
+
+    let fetch = FakeFetch::answer(200, STARTED);
+    let options = oauth1_options(&[("callback", "oob"), ("linkMode", "authorize")]);
+    settle(client().oauth1_sign_in_url(options)).await.unwrap();
+    let (_, body) = one_request(&fetch, "request-token");
+    assert_eq!(
+        body,
+        pairs(&[("callback", "oob"), ("linkMode", "authorize")])
+    );
+    // Nothing of OAuth 1.0a is kept in the page's storage.
+    assert!(all_stored_values().iter().all(|v| !v.contains("rt-1")));
+}
+
+#[wasm_bindgen_test]
+async fn oauth1_request_token_failures_have_codes() {
+    let _fetch = FakeFetch::answer(
+        500,
+        r#"{"error":"server_misconfigured","error_description":"TWITTER_CONSUMER_KEY is missing.","kind":"misconfigured"}"#,
+    );
+    let error = rejection(client().oauth1_sign_in_url(None)).await;
+    assert_eq!(code(&error), "request_failed");
+    assert_eq!(get_str(&error, "kind").as_deref(), Some("misconfigured"));
+    assert_eq!(get(&error, "status").as_f64(), Some(500.0));
+    assert_eq!(
+        get_str(&error, "error").as_deref(),
+        Some("server_misconfigured")
+    );
+
+    let _fetch = FakeFetch::answer(200, r#"{"nothing":1}"#);
+    let error = rejection(client().oauth1_sign_in_url(None)).await;
+    assert_eq!(code(&error), "invalid_response");
+
+    let _fetch = FakeFetch::unreachable();
+    let error = rejection(client().oauth1_sign_in_url(None)).await;
+    assert_eq!(code(&error), "network_error");
+}
+
+#[wasm_bindgen_test]
+fn is_oauth1_callback_needs_token_and_verifier_or_denied() {
+    let xauth = client();
+    assert!(xauth.is_oauth1_callback(Some(callback_url("oauth_token=t&oauth_verifier=v"))));
+    assert!(xauth.is_oauth1_callback(Some(callback_url("denied=t"))));
+    assert!(!xauth.is_oauth1_callback(Some(callback_url("oauth_token=t"))));
+    assert!(!xauth.is_oauth1_callback(Some(callback_url("oauth_verifier=v"))));
+    assert!(!xauth.is_oauth1_callback(Some(callback_url("state=s&code=c"))));
+    assert!(!xauth.is_oauth1_callback(Some(format!(
+        "{REDIRECT_URI}#oauth_token=t&oauth_verifier=v"
+    ))));
+    assert!(!xauth.is_callback(Some(callback_url("oauth_token=t&oauth_verifier=v"))));
+}
+
+#[wasm_bindgen_test]
+async fn oauth1_callback_exchanges_the_verifier_and_cleans_the_address_bar() {
+    let window = web_sys::window().unwrap();
+    let history = window.history().unwrap();
+    let original = window.location().href().unwrap();
+    history
+        .push_state_with_url(
+            &JsValue::NULL,
+            "",
+            Some("/oauth1/page?tab=2&oauth_token=rt-1&oauth_verifier=v3r#top"),
+        )
+        .unwrap();
+    let xauth = client();
+    assert!(xauth.is_oauth1_callback(None));
+    let fetch = FakeFetch::answer(200, SIGNED_IN);
+    let outcome = settle(xauth.handle_oauth1_callback(None)).await;
+    let location = window.location();
+    let (path, search, hash) = (
+        location.pathname().unwrap(),
+        location.search().unwrap(),
+        location.hash().unwrap(),
+    );
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+
+    let user = outcome.unwrap();
+    assert_eq!(get_str(&user, "userId").as_deref(), Some("2244994945"));
+    assert_eq!(get_str(&user, "screenName").as_deref(), Some("xauthdemo"));
+    assert!(get(&user, "extra").is_undefined());
+    let (method, body) = one_request(&fetch, "access-token");
+    assert_eq!(method, "POST");
+    assert_eq!(
+        body,
+        pairs(&[("oauthToken", "rt-1"), ("oauthVerifier", "v3r")])
+    );
+    assert_eq!(path, "/oauth1/page");
+    assert_eq!(search, "?tab=2");
+    assert_eq!(hash, "#top");
+}
+
+#[wasm_bindgen_test]
+async fn oauth1_denied_callback_is_access_denied_and_cleaned() {
+    let window = web_sys::window().unwrap();
+    let history = window.history().unwrap();
+    let original = window.location().href().unwrap();
+    history
+        .push_state_with_url(&JsValue::NULL, "", Some("/oauth1/page?denied=rt-1"))
+        .unwrap();
+    let fetch = FakeFetch::answer(
+        400,
+        r#"{"error":"access_denied","error_description":"The user did not authorize the app on X.","kind":"reauthorize"}"#,
+    );
+    let outcome = settle(client().handle_oauth1_callback(None)).await;
+    let search = window.location().search().unwrap();
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+
+    assert_eq!(code(&outcome.unwrap_err()), "access_denied");
+    assert_eq!(search, "");
+    // The worker is told, so it drops the pending sign-in.
+    let (_, body) = one_request(&fetch, "access-token");
+    assert_eq!(body, pairs(&[("denied", "rt-1"), ("oauthToken", "rt-1")]));
+}
+
+#[wasm_bindgen_test]
+async fn oauth1_pin_and_worker_errors() {
+    let fetch = FakeFetch::answer(200, SIGNED_IN);
+    let user = settle(client().complete_oauth1_pin("rt-1".into(), " 1234567 ".into()))
+        .await
+        .unwrap();
+    assert_eq!(get_str(&user, "screenName").as_deref(), Some("xauthdemo"));
+    let (_, body) = one_request(&fetch, "access-token");
+    assert_eq!(body, pairs(&[("oauthToken", "rt-1"), ("pin", "1234567")]));
+
+    let _fetch = FakeFetch::answer(
+        401,
+        r#"{"error":"invalid_request","error_description":"The PIN is not valid.","kind":"reauthorize"}"#,
+    );
+    let error = rejection(client().complete_oauth1_pin("rt-1".into(), "1".into())).await;
+    assert_eq!(code(&error), "exchange_failed");
+    assert_eq!(get_str(&error, "kind").as_deref(), Some("reauthorize"));
+    assert_eq!(get(&error, "status").as_f64(), Some(401.0));
+    assert_eq!(get_str(&error, "error").as_deref(), Some("invalid_request"));
+
+    let _fetch = FakeFetch::answer(502, "<html>Bad gateway</html>");
+    let error = rejection(
+        client().handle_oauth1_callback(Some(callback_url("oauth_token=t&oauth_verifier=v"))),
+    )
+    .await;
+    assert_eq!(code(&error), "exchange_failed");
+    assert_eq!(get_str(&error, "kind").as_deref(), Some("transient"));
+
+    let _fetch = FakeFetch::answer(200, r#"{"userId":"1"}"#);
+    let error = rejection(client().complete_oauth1_pin("rt-1".into(), "1".into())).await;
+    assert_eq!(code(&error), "invalid_response");
+}
+
+#[wasm_bindgen_test]
+async fn oauth1_session_and_sign_out() {
+    let fetch = FakeFetch::answer(
+        200,
+        r#"{"signedIn":true,"userId":"2244994945","screenName":"xauthdemo"}"#,
+    );
+    let session = settle(client().oauth1_session()).await.unwrap();
+    assert_eq!(get(&session, "signedIn").as_bool(), Some(true));
+    assert_eq!(
+        get_str(&session, "screenName").as_deref(),
+        Some("xauthdemo")
+    );
+    let (method, body) = one_request(&fetch, "session");
+    assert_eq!((method.as_str(), body.len()), ("GET", 0));
+
+    let _fetch = FakeFetch::answer(200, r#"{"signedIn":false}"#);
+    let session = settle(client().oauth1_session()).await.unwrap();
+    assert_eq!(get(&session, "signedIn").as_bool(), Some(false));
+    assert!(get(&session, "userId").is_undefined());
+
+    let fetch = FakeFetch::answer(200, r#"{"signedOut":true}"#);
+    let done = settle(client().oauth1_sign_out()).await.unwrap();
+    assert!(done.is_undefined());
+    let (method, body) = one_request(&fetch, "sign-out");
+    assert_eq!((method.as_str(), body.len()), ("POST", 0));
+
+    let _fetch = FakeFetch::answer(500, r#"{"error":"server_misconfigured"}"#);
+    let error = rejection(client().oauth1_session()).await;
+    assert_eq!(code(&error), "request_failed");
+    assert_eq!(get_str(&error, "kind").as_deref(), Some("transient"));
 }
