@@ -38,6 +38,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 pub use xauth_emulator::{Decision, EmulatorConfig, User};
 
+pub mod api;
+
 /// How the test emulator is set up: [`EmulatorConfig`] with chainable setters.
 #[derive(Clone, Debug, Default)]
 pub struct EmulatorOptions {

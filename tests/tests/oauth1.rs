@@ -1,17 +1,16 @@
 //! The worker's OAuth 1.0a sign-in and app-only X API reads, in the real workerd runtime
 //! (`wrangler dev`) against the X emulator over HTTP.
 //!
-//! The client keeps cookies the way a browser does (by name and path, dropped on
-//! `Max-Age=0`), and every answer is checked for the consumer secret, for
-//! `Cache-Control: no-store` and for `Access-Control-Allow-Origin: *`.
+//! The harness's checking client keeps cookies the way a browser does, and checks every
+//! answer for the secrets, for `Cache-Control: no-store` and for
+//! `Access-Control-Allow-Origin: *`.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::thread::{self, JoinHandle};
 
-use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::{Value, json};
+use xauth_tests::api::{Answer, Api};
 use xauth_tests::{Emulator, EmulatorConfig, EmulatorOptions, Worker};
 
 const CLIENT_ID: &str = "xauth-test-client";
@@ -57,217 +56,33 @@ fn worker_vars(x_api_url: &str) -> BTreeMap<&'static str, String> {
     ])
 }
 
-/// A cookie the client holds.
-#[derive(Clone, Debug)]
-struct Cookie {
-    name: String,
-    value: String,
-    path: String,
+/// A checking client that fails on any of the test secrets in any answer.
+fn checking_client(worker: &Worker) -> Api {
+    Api::new(worker, &[CONSUMER_SECRET, CLIENT_SECRET, "s3cret"])
 }
 
-/// A worker client that keeps cookies like a browser and checks the promises every answer
-/// keeps.
-struct Api {
-    base: String,
-    http: Client,
-    jar: RefCell<Vec<Cookie>>,
-}
-
-/// One answer, read in full.
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    json: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+/// Starts a sign-in through the worker; checks the answer and the pending cookie.
+fn request_token(api: &Api, body: &Value) -> Answer {
+    let started = api.post("/twitter-oauth1/request-token", body);
+    assert_eq!(started.status, 200, "{}", started.json);
+    started.assert_fields(&["url", "oauthToken"]);
+    let pending = started
+        .set_cookie("xauth_oauth1_pending")
+        .expect("the pending sign-in cookie");
+    for attribute in [
+        "Path=/twitter-oauth1",
+        "Max-Age=600",
+        "HttpOnly",
+        "SameSite=Lax",
+    ] {
+        assert!(pending.contains(attribute), "{attribute}: {pending}");
     }
-
-    fn str(&self, field: &str) -> &str {
-        self.json[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string `{field}` in {}", self.json))
-    }
-
-    /// The `Set-Cookie` value for cookie `name`, if the answer sets one.
-    fn set_cookie(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-    }
-
-    /// An error answer: `{error, error_description, kind?}` with the given status.
-    fn assert_error(&self, status: u16, error: &str, kind: Option<&str>) {
-        assert_eq!(self.status, status, "unexpected answer {}", self.json);
-        assert_eq!(self.str("error"), error, "{}", self.json);
-        assert!(
-            !self.str("error_description").is_empty(),
-            "errors describe themselves: {}",
-            self.json
-        );
-        assert_eq!(self.json["kind"].as_str(), kind, "{}", self.json);
-    }
-
-    /// Exactly these fields, so nothing else (a token secret) rides along.
-    fn assert_fields(&self, fields: &[&str]) {
-        let mut got: Vec<&str> = self
-            .json
-            .as_object()
-            .unwrap_or_else(|| panic!("not an object: {}", self.json))
-            .keys()
-            .map(String::as_str)
-            .collect();
-        got.sort_unstable();
-        let mut want = fields.to_vec();
-        want.sort_unstable();
-        assert_eq!(got, want, "{}", self.json);
-    }
-}
-
-impl Api {
-    fn new(worker: &Worker) -> Api {
-        Api {
-            base: worker.base_url().to_owned(),
-            http: Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            jar: RefCell::new(Vec::new()),
-        }
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        self.send(path, self.http.get(format!("{}{path}", self.base)))
-    }
-
-    fn post(&self, path: &str, body: &Value) -> Answer {
-        self.send(
-            path,
-            self.http
-                .post(format!("{}{path}", self.base))
-                .header("content-type", "application/json")
-                .body(body.to_string()),
-        )
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.jar
-            .borrow()
-            .iter()
-            .find(|c| c.name == name)
-            .map(|c| c.value.clone())
-    }
-
-    fn set_cookie_value(&self, name: &str, value: &str) {
-        let mut jar = self.jar.borrow_mut();
-        let cookie = jar.iter_mut().find(|c| c.name == name).expect("a cookie");
-        cookie.value = value.to_owned();
-    }
-
-    fn send(&self, path: &str, mut request: RequestBuilder) -> Answer {
-        let cookies: Vec<String> = self
-            .jar
-            .borrow()
-            .iter()
-            .filter(|c| path.starts_with(&c.path))
-            .map(|c| format!("{}={}", c.name, c.value))
-            .collect();
-        if !cookies.is_empty() {
-            request = request.header("cookie", cookies.join("; "));
-        }
-        let response = request.send().expect("the worker answers");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().expect("a readable body");
-        // Promises every answer keeps, whatever the route or outcome.
-        for secret in [CONSUMER_SECRET, CLIENT_SECRET, "s3cret"] {
-            assert!(!text.contains(secret), "a secret leaked in a body: {text}");
-        }
-        for (name, value) in &headers {
-            let value = value.to_str().unwrap_or_default();
-            assert!(
-                !value.contains("s3cret"),
-                "a secret leaked in header {name}"
-            );
-            assert_ne!(
-                (name.as_str(), value),
-                ("access-control-allow-origin", "*"),
-                "CORS is an allowlist, never *"
-            );
-        }
-        assert_eq!(
-            headers.get("cache-control").and_then(|v| v.to_str().ok()),
-            Some("no-store"),
-            "every answer is no-store (status {status}: {text})"
-        );
-        for set_cookie in headers.get_all("set-cookie") {
-            self.store(set_cookie.to_str().unwrap());
-        }
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("status {status}: not JSON: {text}"))
-        };
-        Answer {
-            status,
-            headers,
-            json,
-        }
-    }
-
-    /// Keeps or drops a cookie as a browser would.
-    fn store(&self, set_cookie: &str) {
-        let mut parts = set_cookie.split(';').map(str::trim);
-        let (name, value) = parts.next().unwrap().split_once('=').unwrap();
-        let mut path = "/".to_owned();
-        let mut max_age = None;
-        for attribute in parts {
-            let (key, val) = attribute.split_once('=').unwrap_or((attribute, ""));
-            match key.to_ascii_lowercase().as_str() {
-                "path" => path = val.to_owned(),
-                "max-age" => max_age = Some(val.parse::<i64>().unwrap()),
-                _ => {}
-            }
-        }
-        let mut jar = self.jar.borrow_mut();
-        jar.retain(|c| !(c.name == name && c.path == path));
-        if max_age.is_none_or(|age| age > 0) {
-            jar.push(Cookie {
-                name: name.to_owned(),
-                value: value.to_owned(),
-                path,
-            });
-        }
-    }
-
-    /// Starts a sign-in through the worker; checks the answer and the pending cookie.
-    fn request_token(&self, body: &Value) -> Answer {
-        let started = self.post("/twitter-oauth1/request-token", body);
-        assert_eq!(started.status, 200, "{}", started.json);
-        started.assert_fields(&["url", "oauthToken"]);
-        let pending = started
-            .set_cookie("xauth_oauth1_pending")
-            .expect("the pending sign-in cookie");
-        for attribute in [
-            "Path=/twitter-oauth1",
-            "Max-Age=600",
-            "HttpOnly",
-            "SameSite=Lax",
-        ] {
-            assert!(pending.contains(attribute), "{attribute}: {pending}");
-        }
-        assert!(!pending.contains("Secure"), "http here: {pending}");
-        assert!(
-            !pending.contains(started.str("oauthToken")),
-            "the cookie is sealed: {pending}"
-        );
-        started
-    }
+    assert!(!pending.contains("Secure"), "http here: {pending}");
+    assert!(
+        !pending.contains(started.str("oauthToken")),
+        "the cookie is sealed: {pending}"
+    );
+    started
 }
 
 /// The PIN on the emulator's page for an approved `oob` request token.
@@ -286,14 +101,14 @@ fn approve_for_pin(emulator_base: &str, url: &str) -> String {
 fn callback_sign_in_keeps_the_tokens_in_a_sealed_cookie() {
     let emulator = emulator();
     let worker = Worker::start(&worker_vars(emulator.base_url()));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
 
     let before = api.get("/twitter-oauth1/session");
     assert_eq!(before.status, 200);
     assert_eq!(before.json, json!({ "signedIn": false }));
 
     // Step 1: a request token, for the default callback, with the "Sign in with X" link.
-    let started = api.request_token(&json!({}));
+    let started = request_token(&api, &json!({}));
     let token = started.str("oauthToken").to_owned();
     assert_eq!(
         started.str("url"),
@@ -354,7 +169,7 @@ fn callback_sign_in_keeps_the_tokens_in_a_sealed_cookie() {
     .assert_error(400, "no_pending_sign_in", Some("reauthorize"));
     // A replayed old cookie: the request token is spent at X, which refuses it; the
     // worker clears the cookie.
-    api.store(&format!(
+    api.store_set_cookie(&format!(
         "xauth_oauth1_pending={pending}; Path=/twitter-oauth1; Max-Age=600"
     ));
     let replayed = api.post(
@@ -400,10 +215,10 @@ fn pin_sign_in_link_modes_callbacks_and_returned_tokens() {
     let mut vars = worker_vars(emulator.base_url());
     vars.insert("TWITTER_OAUTH1_RETURN_TOKENS", "true".to_owned());
     let worker = Worker::start(&vars);
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
 
     // The PIN flow, with the always-prompting link.
-    let started = api.request_token(&json!({ "callback": "oob", "linkMode": "authorize" }));
+    let started = request_token(&api, &json!({ "callback": "oob", "linkMode": "authorize" }));
     let token = started.str("oauthToken").to_owned();
     assert_eq!(
         started.str("url"),
@@ -434,7 +249,7 @@ fn pin_sign_in_link_modes_callbacks_and_returned_tokens() {
     // A callback with its own query, as X allows; another allowed callback.
     let with_query = format!("{CALLBACK}?flow=oauth1");
     for callback in [with_query.as_str(), OTHER_CALLBACK] {
-        let started = api.request_token(&json!({ "callback": callback }));
+        let started = request_token(&api, &json!({ "callback": callback }));
         let location = emulator.approve(started.str("url"));
         assert!(location.starts_with(callback), "{location}");
         let verifier = xauth_tests::query_param(&location, "oauth_verifier").unwrap();
@@ -458,7 +273,7 @@ fn pin_sign_in_link_modes_callbacks_and_returned_tokens() {
             .assert_error(400, "invalid_request", None);
     }
     assert_eq!(emulator.stats()["oauth1_request_token"], before);
-    let bad_pin = api.request_token(&json!({ "callback": "oob" }));
+    let bad_pin = request_token(&api, &json!({ "callback": "oob" }));
     api.post(
         "/twitter-oauth1/access-token",
         &json!({ "oauthToken": bad_pin.str("oauthToken"), "pin": "12ab" }),
@@ -470,10 +285,10 @@ fn pin_sign_in_link_modes_callbacks_and_returned_tokens() {
 fn denied_missing_tampered_or_foreign_sign_ins_are_refused() {
     let emulator = emulator();
     let worker = Worker::start(&worker_vars(emulator.base_url()));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
 
     // The user cancels at X: the callback has `denied=<token>` and no verifier.
-    let started = api.request_token(&json!({}));
+    let started = request_token(&api, &json!({}));
     let token = started.str("oauthToken").to_owned();
     let location = emulator.deny(started.str("url"));
     let denied = xauth_tests::query_param(&location, "denied").expect("denied=");
@@ -499,11 +314,11 @@ fn denied_missing_tampered_or_foreign_sign_ins_are_refused() {
         .assert_error(400, "access_denied", Some("reauthorize"));
 
     // Another browser (no pending cookie) cannot finish this browser's sign-in.
-    let started = api.request_token(&json!({}));
+    let started = request_token(&api, &json!({}));
     let token = started.str("oauthToken").to_owned();
     let verifier =
         xauth_tests::query_param(&emulator.approve(started.str("url")), "oauth_verifier").unwrap();
-    let stranger = Api::new(&worker);
+    let stranger = checking_client(&worker);
     stranger
         .post(
             "/twitter-oauth1/access-token",
@@ -532,8 +347,8 @@ fn denied_missing_tampered_or_foreign_sign_ins_are_refused() {
     );
 
     // A pending cookie for another request token.
-    let first = api.request_token(&json!({}));
-    let second = api.request_token(&json!({}));
+    let first = request_token(&api, &json!({}));
+    let second = request_token(&api, &json!({}));
     let verifier =
         xauth_tests::query_param(&emulator.approve(first.str("url")), "oauth_verifier").unwrap();
     api.post(
@@ -574,7 +389,6 @@ fn denied_missing_tampered_or_foreign_sign_ins_are_refused() {
         "/twitter-oauth1/sign-out",
     ] {
         api.send(
-            path,
             api.http
                 .post(format!("{}{path}", api.base))
                 .header("origin", "https://evil.example")
@@ -594,7 +408,7 @@ fn x_refusing_the_consumer_is_misconfigured_and_x_failures_are_transient() {
         "not-the-registered-consumer-secret".to_owned(),
     );
     let worker = Worker::start(&vars);
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     let refused = api.post("/twitter-oauth1/request-token", &json!({}));
     refused.assert_error(401, "could_not_authenticate", Some("misconfigured"));
     assert_eq!(
@@ -611,7 +425,7 @@ fn x_refusing_the_consumer_is_misconfigured_and_x_failures_are_transient() {
     drop(worker);
 
     let worker = Worker::start(&worker_vars(emulator.base_url()));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     emulator.inject_fault("request_token", "500", 1);
     api.post("/twitter-oauth1/request-token", &json!({}))
         .assert_error(502, "server_error", Some("transient"));
@@ -624,7 +438,7 @@ fn x_refusing_the_consumer_is_misconfigured_and_x_failures_are_transient() {
     assert_eq!(limited.header("retry-after"), Some("7"));
 
     // X failing at the last step keeps the pending sign-in for a retry.
-    let started = api.request_token(&json!({}));
+    let started = request_token(&api, &json!({}));
     let location = emulator.approve(started.str("url"));
     let verifier = xauth_tests::query_param(&location, "oauth_verifier").unwrap();
     let body = json!({ "oauthToken": started.str("oauthToken"), "oauthVerifier": verifier });
@@ -653,7 +467,7 @@ fn missing_or_invalid_consumer_configuration_names_the_variable() {
             None => vars.remove(variable),
         };
         let worker = Worker::start(&vars);
-        let api = Api::new(&worker);
+        let api = checking_client(&worker);
         for answer in [
             api.post("/twitter-oauth1/request-token", &json!({})),
             api.post(
@@ -680,7 +494,7 @@ fn missing_or_invalid_consumer_configuration_names_the_variable() {
     vars.insert("TWITTER_OAUTH1_RETURN_TOKENS", "yes".to_owned());
     vars.insert("TWITTER_PUBLIC_READ_PATHS", "tweets ../secrets".to_owned());
     let worker = Worker::start(&vars);
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     let answer = api.post(
         "/twitter-oauth1/access-token",
         &json!({ "oauthToken": "t", "oauthVerifier": "v" }),
@@ -705,7 +519,7 @@ fn missing_or_invalid_consumer_configuration_names_the_variable() {
 fn public_reads_use_one_app_token_per_isolate() {
     let emulator = emulator();
     let worker = Worker::start(&worker_vars(emulator.base_url()));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
 
     for _ in 0..20 {
         let tweet = api.get("/twitter-api/2/tweets/20");
@@ -788,7 +602,7 @@ fn public_read_paths_and_a_configured_bearer_token() {
     vars.insert("TWITTER_BEARER_TOKEN", token.clone());
     vars.insert("TWITTER_PUBLIC_READ_PATHS", "users".to_owned());
     let worker = Worker::start(&vars);
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     for _ in 0..3 {
         let user = api.get("/twitter-api/2/users/12");
         assert_eq!(user.status, 200, "{}", user.json);
@@ -808,7 +622,7 @@ fn public_read_paths_and_a_configured_bearer_token() {
     let mut vars = worker_vars(emulator.base_url());
     vars.insert("TWITTER_BEARER_TOKEN", "AAAA-not-a-token".to_owned());
     let worker = Worker::start(&vars);
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     api.get("/twitter-api/2/tweets/20")
         .assert_error(401, "x_unauthorized", Some("misconfigured"));
     assert_eq!(emulator.stats()["app_token"], 1);
@@ -881,7 +695,7 @@ fn an_app_token_x_no_longer_takes_is_fetched_again_once() {
     let port = xauth_tests::free_port();
     let first = PortEmulator::start(port);
     let worker = Worker::start(&worker_vars(&first.base));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     assert_eq!(api.get("/twitter-api/2/tweets/1").status, 200);
     assert_eq!(first.stats()["app_token"], 1);
     drop(first);

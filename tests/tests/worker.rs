@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::blocking::{Client, Response};
-use serde_json::{Value, json};
+use serde_json::json;
+use xauth_tests::api::{Answer, Api};
 use xauth_tests::{Emulator, EmulatorOptions, Worker};
 
 const CLIENT_ID: &str = "xauth-test-client";
@@ -45,115 +45,18 @@ fn worker_vars(emulator: &Emulator) -> BTreeMap<&'static str, String> {
     ])
 }
 
-/// A worker client that checks the promises every answer keeps.
-struct Api {
-    base: String,
-    http: Client,
+/// Signs in at the emulator (approve) and exchanges the code through the worker.
+fn sign_in(api: &Api, emulator: &Emulator) -> Answer {
+    let code = emulator.authorize(CLIENT_ID, REDIRECT_URI, SCOPES, "state-1", CHALLENGE);
+    api.post(
+        "/twitter-access-token",
+        &json!({ "code": code, "codeVerifier": VERIFIER }),
+    )
 }
 
-/// One answer, read in full.
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    json: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn str(&self, field: &str) -> &str {
-        self.json[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string `{field}` in {}", self.json))
-    }
-
-    /// An error answer: `{error, error_description, kind?}` with the given status.
-    fn assert_error(&self, status: u16, error: &str, kind: Option<&str>) {
-        assert_eq!(self.status, status, "unexpected answer {}", self.json);
-        assert_eq!(self.str("error"), error, "{}", self.json);
-        assert!(
-            !self.str("error_description").is_empty(),
-            "errors describe themselves: {}",
-            self.json
-        );
-        assert_eq!(self.json["kind"].as_str(), kind, "{}", self.json);
-    }
-}
-
-impl Api {
-    fn new(worker: &Worker) -> Api {
-        Api {
-            base: worker.base_url().to_owned(),
-            http: Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-    }
-
-    fn post(&self, path: &str, body: &Value) -> Answer {
-        self.send(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .header("content-type", "application/json")
-                .body(body.to_string()),
-        )
-    }
-
-    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Answer {
-        let response: Response = request.send().expect("the worker answers");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().expect("a readable body");
-        // Promises every answer keeps, whatever the route or outcome.
-        assert!(
-            !text.contains(CLIENT_SECRET) && !text.contains("s3cret"),
-            "the client secret leaked in a body: {text}"
-        );
-        for (name, value) in &headers {
-            let value = value.to_str().unwrap_or_default();
-            assert!(
-                !value.contains("s3cret"),
-                "the client secret leaked in header {name}"
-            );
-            assert_ne!(
-                (name.as_str(), value),
-                ("access-control-allow-origin", "*"),
-                "CORS is an allowlist, never *"
-            );
-        }
-        assert_eq!(
-            headers.get("cache-control").and_then(|v| v.to_str().ok()),
-            Some("no-store"),
-            "every answer is no-store (status {status}: {text})"
-        );
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("status {status}: not JSON: {text}"))
-        };
-        Answer {
-            status,
-            headers,
-            json,
-        }
-    }
-
-    /// Signs in at the emulator (approve) and exchanges the code through the worker.
-    fn sign_in(&self, emulator: &Emulator) -> Answer {
-        let code = emulator.authorize(CLIENT_ID, REDIRECT_URI, SCOPES, "state-1", CHALLENGE);
-        self.post(
-            "/twitter-access-token",
-            &json!({ "code": code, "codeVerifier": VERIFIER }),
-        )
-    }
+/// A checking client that fails on the client secret in any answer.
+fn checking_client(worker: &Worker) -> Api {
+    Api::new(worker, &[CLIENT_SECRET, "s3cret"])
 }
 
 fn assert_token_answer(answer: &Answer) {
@@ -178,7 +81,7 @@ fn assert_token_answer(answer: &Answer) {
 fn sign_in_refresh_with_rotation_and_revoke() {
     let emulator = confidential_emulator();
     let worker = Worker::start(&worker_vars(&emulator));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
 
     let config = api.get("/twitter-config");
     assert_eq!(config.status, 200);
@@ -190,7 +93,7 @@ fn sign_in_refresh_with_rotation_and_revoke() {
         format!("{}/i/oauth2/authorize", emulator.base_url())
     );
 
-    let signed_in = api.sign_in(&emulator);
+    let signed_in = sign_in(&api, &emulator);
     assert_token_answer(&signed_in);
     assert_eq!(
         signed_in.json["user"],
@@ -264,10 +167,10 @@ fn sign_in_refresh_with_rotation_and_revoke() {
 fn a_sign_in_survives_users_me_failing_or_not_being_allowed() {
     let emulator = confidential_emulator();
     let worker = Worker::start(&worker_vars(&emulator));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
 
     emulator.inject_fault("users_me", "500", 1);
-    let without_user = api.sign_in(&emulator);
+    let without_user = sign_in(&api, &emulator);
     assert_token_answer(&without_user);
     assert_eq!(without_user.json.get("user"), None);
 
@@ -295,7 +198,7 @@ fn a_sign_in_survives_users_me_failing_or_not_being_allowed() {
 fn the_sveltekit_tutorials_field_names_and_redirect_choice_work() {
     let emulator = confidential_emulator();
     let worker = Worker::start(&worker_vars(&emulator));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
 
     // The tutorial's front end sends the verifier as `codeChallenge`.
     let code = emulator.authorize(CLIENT_ID, REDIRECT_URI, SCOPES, "s", CHALLENGE);
@@ -318,7 +221,7 @@ fn the_sveltekit_tutorials_field_names_and_redirect_choice_work() {
 fn bad_input_gets_a_clear_json_error() {
     let emulator = confidential_emulator();
     let worker = Worker::start(&worker_vars(&emulator));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     let url = |path: &str| format!("{}{path}", api.base);
 
     let not_json = api.send(
@@ -397,7 +300,7 @@ fn bad_input_gets_a_clear_json_error() {
 fn cors_is_an_allowlist_and_foreign_origins_are_refused() {
     let emulator = confidential_emulator();
     let worker = Worker::start(&worker_vars(&emulator));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     let url = format!("{}/twitter-refresh-token", api.base);
 
     let preflight = api.send(
@@ -470,7 +373,7 @@ fn cors_is_an_allowlist_and_foreign_origins_are_refused() {
 fn x_failures_become_transient_errors() {
     let emulator = confidential_emulator();
     let worker = Worker::start(&worker_vars(&emulator));
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     let refresh = |api: &Api| api.post("/twitter-refresh-token", &json!({ "refreshToken": "r" }));
 
     emulator.inject_fault("token", "500", 1);
@@ -496,7 +399,7 @@ fn x_failures_become_transient_errors() {
     assert!(slow.str("error_description").contains("2000 ms"));
 
     // After the faults, X works again and so does the worker.
-    assert_token_answer(&api.sign_in(&emulator));
+    assert_token_answer(&sign_in(&api, &emulator));
     assert_eq!(emulator.stats()["token"], 5);
 }
 
@@ -509,7 +412,7 @@ fn x_down_is_a_502() {
         format!("http://127.0.0.1:{}", xauth_tests::closed_port()),
     );
     let worker = Worker::start(&vars);
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     api.post("/twitter-refresh-token", &json!({ "refreshToken": "r" }))
         .assert_error(502, "x_unavailable", Some("transient"));
 }
@@ -524,9 +427,9 @@ fn public_client_mode_sends_client_id_and_no_secret() {
     let mut vars = worker_vars(&emulator);
     vars.remove("TWITTER_CLIENT_SECRET");
     let worker = Worker::start(&vars);
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
 
-    let signed_in = api.sign_in(&emulator);
+    let signed_in = sign_in(&api, &emulator);
     assert_token_answer(&signed_in);
     let refreshed = api.post(
         "/twitter-refresh-token",
@@ -541,10 +444,9 @@ fn a_confidential_app_without_its_secret_is_misconfigured() {
     let mut vars = worker_vars(&emulator);
     vars.remove("TWITTER_CLIENT_SECRET");
     let worker = Worker::start(&vars);
-    let api = Api::new(&worker);
+    let api = checking_client(&worker);
     // X wants Basic auth from this client; the worker sent client_id only.
-    api.sign_in(&emulator)
-        .assert_error(401, "unauthorized_client", Some("misconfigured"));
+    sign_in(&api, &emulator).assert_error(401, "unauthorized_client", Some("misconfigured"));
 }
 
 #[test]
@@ -563,7 +465,7 @@ fn missing_or_invalid_configuration_names_the_variable() {
             None => vars.remove(variable),
         };
         let worker = Worker::start(&vars);
-        let api = Api::new(&worker);
+        let api = checking_client(&worker);
         for answer in [
             api.get("/twitter-config"),
             api.post("/twitter-refresh-token", &json!({ "refreshToken": "r" })),
