@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::http::{apply_fault, json_response, problem};
 use crate::server::CloseConnection;
-use crate::store::{Endpoint, Shared};
+use crate::store::{Endpoint, Shared, Stats};
 
 /// The scopes X requires for `/2/users/me`.
 const REQUIRED_SCOPES: [&str; 2] = ["tweet.read", "users.read"];
@@ -68,22 +68,14 @@ pub(crate) async fn tweet(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let calls = {
-        let mut store = shared.store();
-        store.stats.tweets_lookup += 1;
-        store.stats.tweets_lookup
+    let lookup = Lookup {
+        endpoint: Endpoint::TweetsLookup,
+        counter: |stats| &mut stats.tweets_lookup,
     };
-    if let Some(faulted) = apply_fault(&shared, Endpoint::TweetsLookup, close).await {
-        return faulted;
-    }
-    let mut response = lookup(
-        &shared,
-        &headers,
-        &id,
-        |id| json!({ "data": { "id": id, "text": format!("Tweet {id}, as the X emulator tells it.") } }),
-    );
-    add_rate_limit(&mut response, calls);
-    response
+    lookup.answer(&shared, close, &headers, &id, |id| {
+        json!({ "data": { "id": id, "text": format!("Tweet {id}, as the X emulator tells it.") } })
+    })
+    .await
 }
 
 /// `GET /2/users/:id`: `{"data":{"id","name","username"}}` (the configured user for its
@@ -94,29 +86,56 @@ pub(crate) async fn user(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let calls = {
-        let mut store = shared.store();
-        store.stats.users_lookup += 1;
-        store.stats.users_lookup
-    };
-    if let Some(faulted) = apply_fault(&shared, Endpoint::UsersLookup, close).await {
-        return faulted;
-    }
     let known = shared.config.user.clone();
-    let mut response = lookup(&shared, &headers, &id, |id| {
+    let lookup = Lookup {
+        endpoint: Endpoint::UsersLookup,
+        counter: |stats| &mut stats.users_lookup,
+    };
+    lookup.answer(&shared, close, &headers, &id, |id| {
         if id == known.id {
             json!({ "data": { "id": id, "name": known.name, "username": known.username } })
         } else {
             json!({ "data": { "id": id, "name": format!("X User {id}"), "username": format!("user{id}") } })
         }
-    });
-    add_rate_limit(&mut response, calls);
-    response
+    })
+    .await
 }
 
-/// A lookup's answer: 401 without the app token or a live user access token, 400 for an
-/// id that is not X's (1 to 19 digits), else `data(id)`.
-fn lookup(
+/// One kind of lookup: where its faults are injected and which counter it bumps.
+struct Lookup {
+    endpoint: Endpoint,
+    counter: fn(&mut Stats) -> &mut u64,
+}
+
+impl Lookup {
+    /// Counts the call, serves an injected fault if one is queued, and otherwise answers:
+    /// 401 without the app token or a live user access token, 400 for an id that is not
+    /// X's (1 to 19 digits), else `data(id)`, with X's rate limit headers.
+    async fn answer(
+        &self,
+        shared: &Shared,
+        close: Option<Extension<CloseConnection>>,
+        headers: &HeaderMap,
+        id: &str,
+        data: impl FnOnce(&str) -> serde_json::Value,
+    ) -> Response {
+        let calls = {
+            let mut store = shared.store();
+            let counter = (self.counter)(&mut store.stats);
+            *counter += 1;
+            *counter
+        };
+        if let Some(faulted) = apply_fault(shared, self.endpoint, close).await {
+            return faulted;
+        }
+        let mut response = authorized_lookup(shared, headers, id, data);
+        add_rate_limit(&mut response, calls);
+        response
+    }
+}
+
+/// The answer to a lookup that was counted and not faulted.
+fn authorized_lookup(
     shared: &Shared,
     headers: &HeaderMap,
     id: &str,
