@@ -1,59 +1,250 @@
-//! X API v2 reads: `GET /2/users/me`, `GET /2/tweets/:id`, `GET /2/users/:id`, and the
-//! answer for unknown paths.
+//! X API v2: `GET /2/users/me`, `GET /2/tweets/:id`, `GET /2/users/:id`, `POST /2/tweets`,
+//! `DELETE /2/tweets/:id`, and the answer for unknown paths.
+//!
+//! Every answer that is not an injected fault carries what X sends: the `x-rate-limit-*`
+//! headers of the endpoint, and a `guest_id` cookie for `.x.com` (a proxy must not pass it
+//! on to its callers).
 
 use std::sync::Arc;
 
 use axum::Extension;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::http::{apply_fault, json_response, problem};
+use crate::http::{apply_fault, json_response, problem, unix_now};
 use crate::server::CloseConnection;
 use crate::store::{Endpoint, Shared, Stats};
 
 /// The scopes X requires for `/2/users/me`.
-const REQUIRED_SCOPES: [&str; 2] = ["tweet.read", "users.read"];
+const USERS_ME_SCOPES: [&str; 2] = ["tweet.read", "users.read"];
+/// The scopes X requires to post or delete (X's rule: all three).
+const TWEET_WRITE_SCOPES: [&str; 3] = ["tweet.read", "tweet.write", "users.read"];
+
+/// X's per-user limits per 15-minute window, as the emulator advertises them.
+const USERS_ME_LIMIT: u32 = 75;
+const TWEETS_CREATE_LIMIT: u32 = 200;
+const TWEETS_DELETE_LIMIT: u32 = 50;
+
+/// X's answer for a tweet text it will not post twice.
+const DUPLICATE_CONTENT: &str = "You are not allowed to create a Tweet with duplicate content.";
 
 pub(crate) async fn users_me(
     State(shared): State<Arc<Shared>>,
     close: Option<Extension<CloseConnection>>,
     headers: HeaderMap,
 ) -> Response {
-    shared.store().stats.users_me += 1;
-    if let Some(faulted) = apply_fault(&shared, Endpoint::UsersMe, close).await {
-        return faulted;
+    let calls = match count_call(&shared, Endpoint::UsersMe, |s| &mut s.users_me, close).await {
+        Ok(calls) => calls,
+        Err(faulted) => return faulted,
+    };
+    let mut response = match user_context(&shared, &headers, &USERS_ME_SCOPES) {
+        Err(refused) => refused,
+        Ok(()) => {
+            let user = &shared.config.user;
+            json_response(
+                StatusCode::OK,
+                json!({ "data": { "id": user.id, "name": user.name, "username": user.username } }),
+            )
+        }
+    };
+    add_x_headers(&mut response, USERS_ME_LIMIT, calls);
+    response
+}
+
+/// `POST /2/tweets` `{"text": "..."}` as the user: 201 `{"data":{"id","text",
+/// "edit_history_tweet_ids"}}`. Needs a live user token with [`TWEET_WRITE_SCOPES`] (the app
+/// token is 403, like `users/me`), a JSON body with a non-empty `text` (400 otherwise), and
+/// a text that no kept post has (403, X's duplicate rule).
+pub(crate) async fn create_tweet(
+    State(shared): State<Arc<Shared>>,
+    close: Option<Extension<CloseConnection>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let calls = match count_call(
+        &shared,
+        Endpoint::TweetsCreate,
+        |s| &mut s.tweets_create,
+        close,
+    )
+    .await
+    {
+        Ok(calls) => calls,
+        Err(faulted) => return faulted,
+    };
+    let mut response = match user_context(&shared, &headers, &TWEET_WRITE_SCOPES) {
+        Err(refused) => refused,
+        Ok(()) => post_text(&shared, &headers, &body),
+    };
+    add_x_headers(&mut response, TWEETS_CREATE_LIMIT, calls);
+    response
+}
+
+/// The answer to an authorized `POST /2/tweets`.
+fn post_text(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return invalid_request("Requests with bodies must have content-type of application/json.");
     }
-    let bearer = bearer(&headers);
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(fields)) => match fields.get("text") {
+            Some(Value::String(text)) if !text.trim().is_empty() => text.clone(),
+            Some(Value::String(_)) | None => {
+                return invalid_request("The `text` field is required and must not be empty.");
+            }
+            Some(_) => return invalid_request("The `text` field must be a string."),
+        },
+        Ok(_) | Err(_) => return invalid_request("The request body is not a JSON object."),
+    };
+    let mut store = shared.store();
+    if store.posts.iter().any(|post| post.text == text) {
+        drop(store);
+        return problem(StatusCode::FORBIDDEN, "Forbidden", DUPLICATE_CONTENT);
+    }
+    let post = store.add_post(&text);
+    drop(store);
+    json_response(
+        StatusCode::CREATED,
+        json!({ "data": { "edit_history_tweet_ids": [post.id], "id": post.id, "text": post.text } }),
+    )
+}
+
+/// `DELETE /2/tweets/:id` as the user: `{"data":{"deleted":true}}` for a post made here,
+/// 404 for any other id, 400 for an id that is not X's. Same auth rules as
+/// [`create_tweet`].
+pub(crate) async fn delete_tweet(
+    State(shared): State<Arc<Shared>>,
+    close: Option<Extension<CloseConnection>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let calls = match count_call(
+        &shared,
+        Endpoint::TweetsDelete,
+        |s| &mut s.tweets_delete,
+        close,
+    )
+    .await
+    {
+        Ok(calls) => calls,
+        Err(faulted) => return faulted,
+    };
+    let mut response = match user_context(&shared, &headers, &TWEET_WRITE_SCOPES) {
+        Err(refused) => refused,
+        Ok(()) if !is_x_id(&id) => invalid_id(&id),
+        Ok(()) => {
+            let mut store = shared.store();
+            let before = store.posts.len();
+            store.posts.retain(|post| post.id != id);
+            let deleted = store.posts.len() != before;
+            drop(store);
+            if deleted {
+                json_response(StatusCode::OK, json!({ "data": { "deleted": true } }))
+            } else {
+                problem(
+                    StatusCode::NOT_FOUND,
+                    "Not Found Error",
+                    &format!("Could not find tweet with id: [{id}]."),
+                )
+            }
+        }
+    };
+    add_x_headers(&mut response, TWEETS_DELETE_LIMIT, calls);
+    response
+}
+
+/// Counts a call to `endpoint` and serves its injected fault if one is queued
+/// (`Err(faulted answer)`); otherwise `Ok(calls so far)`, for the rate limit headers.
+async fn count_call(
+    shared: &Shared,
+    endpoint: Endpoint,
+    counter: fn(&mut Stats) -> &mut u64,
+    close: Option<Extension<CloseConnection>>,
+) -> Result<u64, Response> {
+    let calls = {
+        let mut store = shared.store();
+        let counter = counter(&mut store.stats);
+        *counter += 1;
+        *counter
+    };
+    match apply_fault(shared, endpoint, close).await {
+        Some(faulted) => Err(faulted),
+        None => Ok(calls),
+    }
+}
+
+/// X's rules for a user-context endpoint: the app-only token is 403 (it names no user), no
+/// live user access token is 401, a token without every one of `scopes` is 403.
+fn user_context(shared: &Shared, headers: &HeaderMap, scopes: &[&str]) -> Result<(), Response> {
+    let bearer = bearer(headers);
     let store = shared.store();
     if bearer.is_some() && bearer == store.app_token {
         drop(store);
-        // X: an app-only token names no user.
-        return problem(
+        return Err(problem(
             StatusCode::FORBIDDEN,
             "Unsupported Authentication",
             "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
-        );
+        ));
     }
     let scope = bearer.and_then(|token| store.live_access(&token).map(str::to_string));
     drop(store);
     let Some(scope) = scope else {
-        return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+        return Err(problem(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Unauthorized",
+        ));
     };
     let granted: Vec<&str> = scope.split(' ').collect();
-    if let Some(lacking) = REQUIRED_SCOPES.iter().find(|s| !granted.contains(s)) {
-        return problem(
+    match scopes.iter().find(|s| !granted.contains(s)) {
+        Some(lacking) => Err(problem(
             StatusCode::FORBIDDEN,
             "Forbidden",
             &format!("The access token lacks the scope [{lacking}] this endpoint requires."),
-        );
+        )),
+        None => Ok(()),
     }
-    let user = &shared.config.user;
+}
+
+/// X's 400 for a request it cannot read, with `message` saying what is wrong.
+fn invalid_request(message: &str) -> Response {
     json_response(
-        StatusCode::OK,
-        json!({ "data": { "id": user.id, "name": user.name, "username": user.username } }),
+        StatusCode::BAD_REQUEST,
+        json!({
+            "errors": [{ "message": message }],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        }),
     )
+}
+
+/// X's 400 for an id that is not one of its ids.
+fn invalid_id(id: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({
+            "errors": [{
+                "parameters": { "id": [id] },
+                "message": format!("The `id` query parameter value [{id}] is not valid"),
+            }],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        }),
+    )
+}
+
+/// X's ids: 1 to 19 digits.
+fn is_x_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// How many lookups X allows per 15-minute window in the emulator's rate limit headers.
@@ -119,17 +310,12 @@ impl Lookup {
         id: &str,
         data: impl FnOnce(&str) -> serde_json::Value,
     ) -> Response {
-        let calls = {
-            let mut store = shared.store();
-            let counter = (self.counter)(&mut store.stats);
-            *counter += 1;
-            *counter
+        let calls = match count_call(shared, self.endpoint, self.counter, close).await {
+            Ok(calls) => calls,
+            Err(faulted) => return faulted,
         };
-        if let Some(faulted) = apply_fault(shared, self.endpoint, close).await {
-            return faulted;
-        }
         let mut response = authorized_lookup(shared, headers, id, data);
-        add_rate_limit(&mut response, calls);
+        add_x_headers(&mut response, LOOKUP_LIMIT, calls);
         response
     }
 }
@@ -149,38 +335,31 @@ fn authorized_lookup(
     if !authorized {
         return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
-    if id.is_empty() || id.len() > 19 || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return json_response(
-            StatusCode::BAD_REQUEST,
-            json!({
-                "errors": [{
-                    "parameters": { "id": [id] },
-                    "message": format!("The `id` query parameter value [{id}] is not valid"),
-                }],
-                "title": "Invalid Request",
-                "detail": "One or more parameters to your request was invalid.",
-                "type": "https://api.twitter.com/2/problems/invalid-request",
-            }),
-        );
+    if !is_x_id(id) {
+        return invalid_id(id);
     }
     json_response(StatusCode::OK, data(id))
 }
 
-/// X's rate limit headers: a 15-minute window of [`LOOKUP_LIMIT`] calls, `calls` spent.
-fn add_rate_limit(response: &mut Response, calls: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+/// What X adds to its API answers: the rate limit headers (a 15-minute window of `limit`
+/// calls, `calls` spent) and a `guest_id` cookie for `.x.com`.
+fn add_x_headers(response: &mut Response, limit: u32, calls: u64) {
+    let now = unix_now();
     let reset = (now / WINDOW_SECS + 1) * WINDOW_SECS;
-    let remaining = u64::from(LOOKUP_LIMIT).saturating_sub(calls);
+    let remaining = u64::from(limit).saturating_sub(calls);
     let headers = response.headers_mut();
     for (name, value) in [
-        ("x-rate-limit-limit", u64::from(LOOKUP_LIMIT)),
+        ("x-rate-limit-limit", u64::from(limit)),
         ("x-rate-limit-remaining", remaining),
         ("x-rate-limit-reset", reset),
     ] {
         headers.insert(name, HeaderValue::from(value));
+    }
+    let guest = format!(
+        "guest_id=v1%3A{now}000000; Max-Age=34214400; Path=/; Domain=.x.com; Secure; SameSite=None"
+    );
+    if let Ok(cookie) = HeaderValue::from_str(&guest) {
+        headers.insert(header::SET_COOKIE, cookie);
     }
 }
 

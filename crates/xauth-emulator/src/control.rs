@@ -14,13 +14,22 @@ use serde_json::json;
 use crate::http::json_response;
 use crate::store::{Endpoint, Fault, FaultMode, Shared};
 
-/// `GET /__emulator/stats`: the call counters.
+/// `GET /__emulator/stats`: the call counters, and the posts made (`posts`, oldest
+/// first: `[{"id","text"}]`).
 pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
-    let body = serde_json::to_value(&shared.store().stats).unwrap_or_default();
+    let store = shared.store();
+    let mut body = serde_json::to_value(&store.stats).unwrap_or_default();
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert(
+            "posts".to_owned(),
+            serde_json::to_value(&store.posts).unwrap_or_default(),
+        );
+    }
+    drop(store);
     json_response(StatusCode::OK, body)
 }
 
-/// `POST /__emulator/reset`: zero the counters and drop pending faults.
+/// `POST /__emulator/reset`: zero the counters, forget the posts, drop pending faults.
 pub(crate) async fn reset(State(shared): State<Arc<Shared>>) -> Response {
     shared.store().reset();
     json_response(StatusCode::OK, json!({ "reset": true }))

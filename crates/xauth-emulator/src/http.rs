@@ -1,9 +1,10 @@
 //! Small HTTP helpers shared by the handlers: logging, error bodies, forms, faults.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +24,30 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         response.status().as_u16()
     );
     response
+}
+
+/// Counts X API v2 requests (`/2/...`, not the OAuth 2.0 endpoints under `/2/oauth2/`) that
+/// carry a `Cookie` header: X's API takes none, so one arriving here was passed on by a
+/// proxy that should not have.
+pub(crate) async fn count_cookies(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let is_api = path.starts_with("/2/") && !path.starts_with("/2/oauth2/");
+    if is_api && request.headers().contains_key(header::COOKIE) {
+        shared.store().stats.api_requests_with_cookie += 1;
+    }
+    next.run(request).await
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 /// A JSON answer that no cache may keep (RFC 6749 §5.1).
@@ -148,9 +173,20 @@ pub(crate) async fn apply_fault(
             );
             let headers = response.headers_mut();
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
+            headers.insert("x-rate-limit-limit", HeaderValue::from_static("900"));
             headers.insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
+            headers.insert(
+                "x-rate-limit-reset",
+                HeaderValue::from(unix_now().saturating_add(7)),
+            );
             Some(response)
         }
+        FaultMode::Unauthorized => Some(problem(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Unauthorized",
+        )),
+        FaultMode::Forbidden => Some(problem(StatusCode::FORBIDDEN, "Forbidden", "Forbidden")),
         FaultMode::Garbage => Some(
             (
                 StatusCode::OK,

@@ -1,8 +1,9 @@
 //! A local stand-in for X's OAuth endpoints: the demo's default X and the tests' X.
 //!
 //! It serves the paths X serves (`/i/oauth2/authorize`, `/2/oauth2/token`,
-//! `/2/oauth2/revoke`, `/2/users/me`, and two public reads: `/2/tweets/:id`,
-//! `/2/users/:id`) for one registered client and one user, and follows
+//! `/2/oauth2/revoke`, `/2/users/me`, two public reads: `/2/tweets/:id`, `/2/users/:id`,
+//! and posting as the user: `POST /2/tweets`, `DELETE /2/tweets/:id`) for one registered
+//! client and one user, and follows
 //! the rules and error bodies of `x-oauth-reference.md`: exact redirect URIs, all 22
 //! scopes, PKCE required (S256, plain tolerated), 30 s single-use codes, rotating refresh
 //! tokens, Basic client authentication with form-urlencoded parts (RFC 6749 §2.3.1).
@@ -16,8 +17,8 @@
 //! signatures are implemented again here, so the emulator checks the client independently.
 //!
 //! Tests drive it through a control API under `/__emulator/` (never at X): call counters,
-//! a reset, injected faults (500, 429, garbage, slow, dropped connection) and forced
-//! token expiry. See [`router`] for the routes.
+//! the posts made, a reset, injected faults (500, 429, 401, 403, garbage, slow, dropped
+//! connection) and forced token expiry. See [`router`] for the routes.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -208,14 +209,16 @@ impl fmt::Debug for EmulatorConfig {
 /// | `GET /2/users/me` | the user, for a live bearer token with `users.read tweet.read` (403 for the app-only token) |
 /// | `GET /2/tweets/:id` | `{"data":{"id","text"}}` for the app-only token or a live user token (401 otherwise), with `x-rate-limit-*` headers |
 /// | `GET /2/users/:id` | `{"data":{"id","name","username"}}`, the same way |
+/// | `POST /2/tweets` | `{"text"}` as the user (`tweet.read tweet.write users.read`): 201 `{"data":{"id","text"}}`; 403 for a duplicate text or the app token |
+/// | `DELETE /2/tweets/:id` | `{"data":{"deleted":true}}` for a post made here, 404 otherwise; the same auth rules |
 /// | `POST /oauth/request_token` | OAuth 1.0a request token; signed, `oauth_callback` = registered URL or `oob` |
 /// | `GET /oauth/authorize` | consent page, or `decision=approve\|deny`; `oauth_token=…` |
 /// | `GET /oauth/authenticate` | the same, approving at once a consumer the user approved before |
 /// | `POST /oauth/authorize` | the OAuth 1.0a consent page's form |
 /// | `POST /oauth/access_token` | signed with the request token, `oauth_verifier`; answers the user's token |
 /// | `POST /oauth2/token` | app-only bearer token: Basic(consumer key, secret), `grant_type=client_credentials` |
-/// | `GET /__emulator/stats` | call counters |
-/// | `POST /__emulator/reset` | zero the counters, drop pending faults |
+/// | `GET /__emulator/stats` | call counters, `api_requests_with_cookie`, and `posts` (`[{"id","text"}]`) |
+/// | `POST /__emulator/reset` | zero the counters, forget the posts, drop pending faults |
 /// | `POST /__emulator/faults` | `{"endpoint","mode","count","delay_ms"}` |
 /// | `POST /__emulator/expire` | `{"access_token"?}`: expire one or all access tokens now |
 pub fn router(config: EmulatorConfig) -> Router {
@@ -226,7 +229,8 @@ pub fn router(config: EmulatorConfig) -> Router {
         .route("/2/oauth2/token", post(token::token))
         .route("/2/oauth2/revoke", post(token::revoke))
         .route("/2/users/me", get(api::users_me))
-        .route("/2/tweets/{id}", get(api::tweet))
+        .route("/2/tweets", post(api::create_tweet))
+        .route("/2/tweets/{id}", get(api::tweet).delete(api::delete_tweet))
         .route("/2/users/{id}", get(api::user))
         .route("/oauth/request_token", post(oauth1::request_token))
         .route(
@@ -241,6 +245,10 @@ pub fn router(config: EmulatorConfig) -> Router {
         .route("/__emulator/faults", post(control::faults))
         .route("/__emulator/expire", post(control::expire))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            http::count_cookies,
+        ))
         .layer(axum::middleware::from_fn(http::log_request))
         .with_state(shared)
 }

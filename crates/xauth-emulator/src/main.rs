@@ -11,7 +11,8 @@ use xauth_emulator::{
 };
 
 /// A local stand-in for X's OAuth endpoints (OAuth 2.0 authorize, token, revoke, users/me;
-/// OAuth 1.0a; app-only tokens) and two public reads (tweets and users by id).
+/// OAuth 1.0a; app-only tokens), two public reads (tweets and users by id), and posting and
+/// deleting tweets as the user.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {

@@ -47,6 +47,10 @@ pub(crate) struct Store {
     pub approved_consumers: HashSet<String>,
     /// The app-only bearer token, minted on the first request and then always the same.
     pub app_token: Option<String>,
+    /// Posts made with `POST /2/tweets` and not deleted, oldest first.
+    pub posts: Vec<Post>,
+    /// How many posts were ever made: the next post's id is [`FIRST_POST_ID`] plus this.
+    posts_made: u64,
     pub stats: Stats,
     faults: HashMap<Endpoint, VecDeque<Fault>>,
 }
@@ -90,6 +94,16 @@ pub(crate) struct RequestToken {
     pub verifier: Option<String>,
 }
 
+/// A post made through the emulator, as `GET /__emulator/stats` lists it.
+#[derive(Clone, Serialize)]
+pub(crate) struct Post {
+    pub id: String,
+    pub text: String,
+}
+
+/// Where the emulator's post ids start: a 19-digit number, like X's snowflake ids today.
+const FIRST_POST_ID: u64 = 1_860_000_000_000_000_001;
+
 /// What a successful grant hands out.
 pub(crate) struct Issued {
     pub access: String,
@@ -129,6 +143,17 @@ impl Store {
             .map(|a| a.scope.as_str())
     }
 
+    /// Keeps a new post and returns it with its fresh id.
+    pub fn add_post(&mut self, text: &str) -> Post {
+        let post = Post {
+            id: (FIRST_POST_ID + self.posts_made).to_string(),
+            text: text.to_string(),
+        };
+        self.posts_made += 1;
+        self.posts.push(post.clone());
+        post
+    }
+
     /// Takes the next pending fault for `endpoint`, if any.
     pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
         let queue = self.faults.get_mut(&endpoint)?;
@@ -147,9 +172,11 @@ impl Store {
         }
     }
 
-    /// Zeroes the counters and drops pending faults; codes and tokens stay.
+    /// Zeroes the counters, forgets the posts and drops pending faults; codes and tokens
+    /// stay.
     pub fn reset(&mut self) {
         self.stats = Stats::default();
+        self.posts.clear();
         self.faults.clear();
     }
 }
@@ -181,6 +208,13 @@ pub(crate) struct Stats {
     pub tweets_lookup: u64,
     /// X API v2: `GET /2/users/:id`.
     pub users_lookup: u64,
+    /// X API v2: `POST /2/tweets`.
+    pub tweets_create: u64,
+    /// X API v2: `DELETE /2/tweets/:id`.
+    pub tweets_delete: u64,
+    /// X API v2 requests (`/2/...` but not `/2/oauth2/...`) that carried a `Cookie` header:
+    /// X's API takes none, and a proxy must not pass a browser's cookies on.
+    pub api_requests_with_cookie: u64,
     /// Calls answered by an injected fault (including `slow` ones).
     pub faults_served: u64,
 }
@@ -205,6 +239,9 @@ impl Default for Stats {
             app_token: 0,
             tweets_lookup: 0,
             users_lookup: 0,
+            tweets_create: 0,
+            tweets_delete: 0,
+            api_requests_with_cookie: 0,
             faults_served: 0,
         }
     }
@@ -222,6 +259,8 @@ pub(crate) enum Endpoint {
     AppToken,
     TweetsLookup,
     UsersLookup,
+    TweetsCreate,
+    TweetsDelete,
 }
 
 /// How a faulted call fails.
@@ -230,9 +269,15 @@ pub(crate) enum FaultMode {
     /// 500 with an X-style problem body.
     #[serde(rename = "500")]
     ServerError,
-    /// 429 with `Retry-After: 7`.
+    /// 429 with `Retry-After: 7` and a spent rate limit.
     #[serde(rename = "429")]
     TooManyRequests,
+    /// 401 with X's problem body "Unauthorized" (X no longer takes the token).
+    #[serde(rename = "401")]
+    Unauthorized,
+    /// 403 with X's problem body "Forbidden".
+    #[serde(rename = "403")]
+    Forbidden,
     /// 200 with the non-JSON body `<html>oops`.
     #[serde(rename = "garbage")]
     Garbage,
