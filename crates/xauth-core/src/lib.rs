@@ -18,6 +18,8 @@
 //!    requests as [`FormRequest`] data (RFC 6749 §4.1.3, §6; RFC 7009 §2.1).
 //! 5. [`process_token_response`] (RFC 6749 §5.1) and [`classify_error`] (RFC 6749 §5.2 plus
 //!    X's quirks) turn the answers into a [`TokenSet`] or an [`XError`].
+//! 6. [`needs_refresh`], [`refresh_may_help`] and [`x_api_path`]: keeping the tokens
+//!    usable (refresh before expiry, one refresh and retry on 401) for X API calls.
 //!
 //! Secrets ([`ClientSecret`], [`AccessToken`], [`RefreshToken`], [`PkceCodeVerifier`],
 //! [`AuthorizationCode`], [`ConsumerSecret`], [`Password`], and with `oauth1` `TokenSecret`
@@ -94,6 +96,7 @@ mod basic;
 mod callback;
 mod encoding;
 mod error;
+mod freshness;
 #[cfg(feature = "oauth1")]
 mod oauth1;
 mod pkce;
@@ -113,6 +116,9 @@ pub use crate::callback::{
     validate_callback,
 };
 pub use crate::error::{ErrorKind, RawErrorResponse, XError, classify_error};
+pub use crate::freshness::{
+    DEFAULT_REFRESH_SKEW_SECS, needs_refresh, refresh_may_help, x_api_path,
+};
 #[cfg(feature = "oauth1")]
 pub use crate::oauth1::{
     ACCESS_TOKEN_PATH, OAUTH1_AUTHENTICATE_PATH, OAUTH1_AUTHORIZE_PATH, OAuth1AccessToken,
