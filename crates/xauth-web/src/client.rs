@@ -8,7 +8,9 @@ use xauth_core::{
 };
 
 use crate::error::Error;
-use crate::session::Session;
+use crate::keeper::{KeeperOptions, Tokens};
+use crate::session::{self, Session};
+use crate::store::StorageKind;
 use crate::{address, http, js, store};
 
 #[wasm_bindgen]
@@ -16,34 +18,6 @@ extern "C" {
     /// The options of `new XAuth(options)` (the TypeScript `XAuthOptions`).
     #[wasm_bindgen(typescript_type = "XAuthOptions")]
     pub type XAuthOptions;
-}
-
-/// Where a session's tokens are kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum StorageKind {
-    /// In this page's memory only (the default): gone on reload or close.
-    Memory,
-    /// Also in sessionStorage (`xauth:session`): survives reloads in this tab.
-    Session,
-}
-
-impl StorageKind {
-    fn parse(value: Option<&str>) -> Result<Self, Error> {
-        match value {
-            None | Some("memory") => Ok(Self::Memory),
-            Some("session") => Ok(Self::Session),
-            Some(_) => Err(Error::invalid_option(
-                "storage must be \"memory\" or \"session\"",
-            )),
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Memory => "memory",
-            Self::Session => "session",
-        }
-    }
 }
 
 /// Sign in with X for one app (its client id, callback, scopes and worker).
@@ -58,7 +32,8 @@ pub struct XAuth {
     authorize_endpoint: AuthorizeEndpoint,
     /// The worker's base URL without a trailing `/`; empty for the page's own origin.
     endpoint: String,
-    storage: StorageKind,
+    /// Where sessions are kept, how they are refreshed, and the app's hooks.
+    sessions: KeeperOptions,
 }
 
 // Doc comments on exported items are copied into the JS glue as well as the .d.ts, where
@@ -72,33 +47,40 @@ impl XAuth {
     }
 
     /// A client configured by the worker's `GET <endpoint>/twitter-config` (`endpoint`
-    /// defaults to this origin). Storage starts as "memory".
-    /// Rejects: network_error, config_failed, invalid_response.
+    /// defaults to this origin), with `options` for its sessions.
+    /// Rejects: network_error, config_failed, invalid_response, invalid_options.
     #[wasm_bindgen(js_name = fromWorker, unchecked_return_type = "Promise<XAuth>")]
-    pub fn from_worker(endpoint: Option<String>) -> Promise {
+    pub fn from_worker(
+        endpoint: Option<String>,
+        #[wasm_bindgen(unchecked_param_type = "SessionOptions")] options: JsValue,
+    ) -> Promise {
+        let sessions = KeeperOptions::parse(&options);
         js::promise(Box::pin(async move {
-            Ok(Self::configured_by_worker(endpoint.unwrap_or_default())
-                .await?
-                .into())
+            Ok(
+                Self::configured_by_worker(endpoint.unwrap_or_default(), sessions?)
+                    .await?
+                    .into(),
+            )
         }))
     }
 
     /// Where new sessions are kept: "memory" or "session".
     #[wasm_bindgen(getter, unchecked_return_type = "StorageKind")]
     pub fn storage(&self) -> String {
-        self.storage.as_str().to_owned()
+        self.sessions.storage.as_str().to_owned()
     }
 
-    /// Where new sessions are kept; "memory" also deletes a stored one.
-    /// Throws `invalid_options`.
+    /// Where new sessions are kept: "memory", "session" or "local"; "memory" also deletes
+    /// a stored one. Throws `invalid_options`.
     #[wasm_bindgen(js_name = setStorage)]
     pub fn set_storage(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "StorageKind")] kind: &str,
     ) -> Result<(), JsValue> {
-        self.storage = StorageKind::parse(Some(kind))?;
-        if self.storage == StorageKind::Memory {
-            store::forget_session();
+        self.sessions.storage = StorageKind::parse(Some(kind))?;
+        if self.sessions.storage == StorageKind::Memory {
+            StorageKind::Session.forget_session();
+            StorageKind::Local.forget_session();
         }
         Ok(())
     }
@@ -142,29 +124,48 @@ impl XAuth {
         let checked = self.check_callback(url);
         let endpoint = self.endpoint.clone();
         let redirect_uri = self.redirect_uri.clone();
-        let storage = self.storage;
+        let sessions = self.sessions.clone();
         js::promise(Box::pin(async move {
             let (callback, verifier) = checked?;
-            let session = exchange(&endpoint, callback, verifier, &redirect_uri).await?;
-            if storage == StorageKind::Session {
-                store::store_session(&session.record());
-            }
-            Ok(session.into())
+            let answer = exchange(&endpoint, callback, verifier, &redirect_uri).await?;
+            Session::from_answer(&answer, &endpoint, &sessions, js_sys::Date::now())
+                .map(JsValue::from)
+                .ok_or_else(|| {
+                    Error::invalid_response("the worker's token answer has no access_token").into()
+                })
         }))
     }
 
-    /// The session kept in sessionStorage (storage "session"), else undefined.
+    /// The session kept in storage "session" or "local", else undefined.
     #[wasm_bindgen(js_name = restoreSession)]
     pub fn restore_session(&self) -> Option<Session> {
-        if self.storage != StorageKind::Session {
-            return None;
-        }
-        let record = store::load_session()?;
-        let session = Session::from_answer(&record, &self.endpoint, js_sys::Date::now());
+        let storage = self.sessions.storage;
+        let record = storage.load_session()?;
+        let session =
+            Session::from_answer(&record, &self.endpoint, &self.sessions, js_sys::Date::now());
         if session.is_none() {
-            store::forget_session();
+            storage.forget_session();
         }
         session
+    }
+
+    /// A session from tokens the app kept from `onTokenUpdate` (`{accessToken,
+    /// refreshToken?, expiresAt?, scope?}`), with its user if known. Throws
+    /// `invalid_options` without an accessToken.
+    #[wasm_bindgen(js_name = resumeSession)]
+    pub fn resume_session(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TokenSet")] tokens: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "XUser | undefined")] user: JsValue,
+    ) -> Result<Session, JsValue> {
+        let tokens = Tokens::from_app(&tokens)
+            .ok_or_else(|| Error::invalid_option("resumeSession needs {accessToken, …}"))?;
+        Ok(Session::start(
+            &self.endpoint,
+            &self.sessions,
+            tokens,
+            session::user(&user),
+        ))
     }
 }
 
@@ -181,7 +182,10 @@ impl XAuth {
 
     /// `fromWorker`: the configuration from `GET <endpoint>/twitter-config`
     /// (`{clientId, authorizeUrl, redirectUri, scopes}`).
-    async fn configured_by_worker(endpoint: String) -> Result<XAuth, Error> {
+    async fn configured_by_worker(
+        endpoint: String,
+        sessions: KeeperOptions,
+    ) -> Result<XAuth, Error> {
         let mut url = String::from(trim_endpoint(&endpoint));
         url.push_str("/twitter-config");
         let reply = http::get(&url).await?;
@@ -194,13 +198,17 @@ impl XAuth {
             ));
         }
         // A configuration that does not validate is the worker's fault, not the page's.
-        Self::from_options(reply.body.unchecked_ref(), Some(&endpoint)).map_err(|_| {
+        Self::from_options(reply.body.unchecked_ref(), Some((&endpoint, sessions))).map_err(|_| {
             Error::invalid_response("the worker's /twitter-config is not a valid configuration")
         })
     }
 
-    /// The constructor's checks; `endpoint` is given by `fromWorker`.
-    fn from_options(options: &XAuthOptions, endpoint: Option<&str>) -> Result<XAuth, Error> {
+    /// The constructor's checks; the endpoint and session options are given by
+    /// `fromWorker`.
+    fn from_options(
+        options: &XAuthOptions,
+        given: Option<(&str, KeeperOptions)>,
+    ) -> Result<XAuth, Error> {
         let client_id = js::get_string(options, "clientId")
             .filter(|id| !id.is_empty())
             .ok_or_else(|| Error::invalid_option("clientId is missing"))?;
@@ -218,12 +226,11 @@ impl XAuth {
                 Error::invalid_option("authorizeUrl must be an absolute http(s) URL")
             })?,
         };
-        let (endpoint, storage) = match endpoint {
-            // `fromWorker`: the worker's answer says nothing about storage.
-            Some(endpoint) => (endpoint.to_owned(), StorageKind::Memory),
+        let (endpoint, sessions) = match given {
+            Some((endpoint, sessions)) => (endpoint.to_owned(), sessions),
             None => (
                 js::get_string(options, "endpoint").unwrap_or_default(),
-                StorageKind::parse(js::get_string(options, "storage").as_deref())?,
+                KeeperOptions::parse(options)?,
             ),
         };
         Ok(XAuth {
@@ -232,7 +239,7 @@ impl XAuth {
             scopes,
             authorize_endpoint,
             endpoint: trim_endpoint(&endpoint).to_owned(),
-            storage,
+            sessions,
         })
     }
 
@@ -277,13 +284,13 @@ impl XAuth {
     }
 }
 
-/// The code exchange through the worker.
+/// The code exchange through the worker; its token answer.
 async fn exchange(
     endpoint: &str,
     callback: ValidatedCallback,
     verifier: PkceCodeVerifier,
     redirect_uri: &RedirectUri,
-) -> Result<Session, Error> {
+) -> Result<JsValue, Error> {
     let mut url = String::from(endpoint);
     url.push_str("/twitter-access-token");
     let body = js::object(&[
@@ -300,8 +307,7 @@ async fn exchange(
             &reply.body,
         ));
     }
-    Session::from_answer(&reply.body, endpoint, js_sys::Date::now())
-        .ok_or_else(|| Error::invalid_response("the worker's token answer has no access_token"))
+    Ok(reply.body)
 }
 
 /// `endpoint` without trailing slashes, so paths can be appended.

@@ -72,6 +72,38 @@ impl Error {
         }
     }
 
+    /// An error that says what to do about it.
+    pub(crate) fn with_kind(code: &'static str, message: &str, kind: Kind) -> Self {
+        let mut error = Self::new(code, message);
+        error.kind = Some(kind);
+        error
+    }
+
+    /// What to do about it, when that is known.
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        self.kind
+    }
+
+    /// `signed_out`: the session has ended; its tokens are gone and are never sent again.
+    pub(crate) fn signed_out() -> Self {
+        Self::with_kind(
+            "signed_out",
+            "the session has ended (signed out, or X no longer accepts it); sign in again",
+            Kind::Reauthorize,
+        )
+    }
+
+    /// `hook_failed`: an app hook threw or rejected with `thrown`.
+    pub(crate) fn hook_failed(hook: &str, thrown: &JsValue) -> Self {
+        let mut message = String::from(hook);
+        message.push_str(" threw or rejected");
+        if let Some(detail) = js::get_string(thrown, "message").or_else(|| thrown.as_string()) {
+            message.push_str(": ");
+            message.push_str(&detail);
+        }
+        Self::new("hook_failed", &message)
+    }
+
     /// `invalid_options`: the named option is missing or wrong.
     pub(crate) fn invalid_option(message: &str) -> Self {
         Self::new("invalid_options", message)

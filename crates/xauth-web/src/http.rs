@@ -60,8 +60,9 @@ async fn send(url: &str, body: Option<&Object>) -> Result<Reply, Error> {
     Ok(Reply { status, body })
 }
 
-/// `network_error`: fetch rejected (offline, DNS, CORS refused, connection reset).
-fn network_error(url: &str, failure: &JsValue) -> Error {
+/// `network_error`: fetch rejected (offline, DNS, CORS refused, connection reset, or the
+/// caller's AbortSignal).
+pub(crate) fn network_error(url: &str, failure: &JsValue) -> Error {
     let mut message = String::from("could not reach the worker at ");
     message.push_str(url);
     if let Some(detail) = js::get_string(failure, "message") {

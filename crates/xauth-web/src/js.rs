@@ -4,9 +4,10 @@
 use core::future::Future;
 use core::pin::Pin;
 
-use js_sys::{JSON, Object, Promise, Reflect};
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
+use js_sys::{Function, JSON, Object, Promise, Reflect};
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 /// What every async method runs: one boxed future type, so the promise machinery of
 /// `wasm-bindgen-futures` is compiled once rather than once per method.
@@ -64,4 +65,37 @@ pub(crate) fn to_json(value: &JsValue) -> Option<String> {
 /// `JSON.parse(text)`, `None` when it is not JSON.
 pub(crate) fn from_json(text: &str) -> Option<JsValue> {
     JSON::parse(text).ok()
+}
+
+/// `navigator.locks` (the Web Locks API), where the browser has it.
+pub(crate) fn lock_manager() -> Option<JsValue> {
+    let locks = get(&get(&js_sys::global(), "navigator"), "locks");
+    locks.is_object().then_some(locks)
+}
+
+/// Runs `task` holding the Web Lock `name` (exclusive, across the origin's tabs and
+/// workers); settles as `task` does.
+pub(crate) async fn with_lock(locks: &JsValue, name: &str, task: Task) -> Result<JsValue, JsValue> {
+    let request: Function = get(locks, "request").dyn_into()?;
+    let callback = Closure::once_into_js(move |_lock: JsValue| promise(task));
+    let held = request.call2(locks, &JsValue::from_str(name), &callback)?;
+    JsFuture::from(Promise::resolve(&held)).await
+}
+
+/// Resolves after `ms` milliseconds (at once where there is no window).
+pub(crate) async fn sleep(ms: i32) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let timeout = Promise::new(&mut |resolve, _| {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(timeout).await;
+}
+
+/// Calls `function(argument)` and waits for what it returns, if that is a promise; `Err`
+/// with what it threw or rejected with.
+pub(crate) async fn call_awaited(function: &Function, argument: &JsValue) -> Result<(), JsValue> {
+    let returned = function.call1(&JsValue::UNDEFINED, argument)?;
+    JsFuture::from(Promise::resolve(&returned)).await.map(drop)
 }

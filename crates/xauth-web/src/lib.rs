@@ -44,10 +44,12 @@
 )]
 
 mod address;
+mod api;
 mod client;
 mod error;
 mod http;
 mod js;
+mod keeper;
 mod oauth1;
 mod session;
 mod store;
@@ -57,11 +59,41 @@ pub use crate::session::Session;
 
 #[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-/** Where a session's tokens are kept: this page's memory, or also sessionStorage. */
-export type StorageKind = "memory" | "session";
+/** Where a session's tokens are kept: this page's memory, or also sessionStorage (this tab), or localStorage (shared by the origin's tabs). */
+export type StorageKind = "memory" | "session" | "local";
+
+/** A session's tokens, as `onTokenUpdate` gets them and `resumeSession` takes them back. */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken?: string;
+  /** Unix seconds. */
+  expiresAt?: number;
+  scope?: string;
+}
+
+/** Why a session ended. */
+export type SignedOutReason = "sign_out" | "signed_out_elsewhere" | "reauthorize" | "expired";
+
+/** How sessions are kept fresh, and the app's hooks. */
+export interface SessionOptions {
+  /** Where sessions are kept; default "memory". */
+  storage?: StorageKind;
+  /** Refresh when the token expires within this many seconds; default 60. */
+  refreshSkewSeconds?: number;
+  /** Also refresh and retry once on a 403; default false (403 is rarely about the token). */
+  refreshOn403?: boolean;
+  /** Refresh on a timer shortly before expiry, not only when a call needs a token; default true. */
+  autoRefresh?: boolean;
+  /** New tokens, awaited before they are first used (persist them here). */
+  onTokenUpdate?: (tokens: TokenSet) => void | Promise<void>;
+  /** A refresh failed (the session goes on unless onSignedOut follows). */
+  onTokenRefreshError?: (error: XAuthError) => void;
+  /** The session ended; called once. */
+  onSignedOut?: (reason: SignedOutReason) => void;
+}
 
 /** Options of `new XAuth(options)`. */
-export interface XAuthOptions {
+export interface XAuthOptions extends SessionOptions {
   /** The app's OAuth 2.0 client id (X developer portal). */
   clientId: string;
   /** The callback registered with X, exactly (absolute http(s), no fragment). */
@@ -72,8 +104,6 @@ export interface XAuthOptions {
   authorizeUrl?: string;
   /** The worker's base URL; default "" (this page's origin). */
   endpoint?: string;
-  /** Where sessions are kept; default "memory". */
-  storage?: StorageKind;
 }
 
 /** What `signInUrl()` returns: the link to X's consent page and its state. */
@@ -107,7 +137,11 @@ export type XAuthErrorCode =
   | "config_failed"
   | "exchange_failed"
   | "revoke_failed"
-  | "request_failed";
+  | "request_failed"
+  | "refresh_failed"
+  | "signed_out"
+  | "invalid_request"
+  | "hook_failed";
 
 /** Options of the OAuth 1.0a sign-in. */
 export interface OAuth1Options {
@@ -140,7 +174,7 @@ export interface OAuth1Session {
 export interface XAuthError extends Error {
   name: "XAuthError";
   code: XAuthErrorCode;
-  /** exchange_failed, revoke_failed, config_failed, request_failed: what to do (sign in again, fix the setup, retry). */
+  /** exchange_failed, revoke_failed, config_failed, request_failed, refresh_failed, signed_out: what to do (sign in again, fix the setup, retry). */
   kind?: "reauthorize" | "misconfigured" | "transient";
   /** exchange_failed, revoke_failed, config_failed, request_failed: the worker's HTTP status. */
   status?: number;

@@ -1,124 +1,146 @@
-//! The signed-in session: the tokens the worker answered, and signing out.
+//! The signed-in session: its tokens (kept fresh by the `Keeper`), X API calls, and
+//! signing out.
 
-use js_sys::{Object, Promise};
+use std::rc::Rc;
+
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use xauth_core::{AccessToken, RefreshToken, TokenTypeHint};
+use xauth_core::TokenTypeHint;
 
-use crate::error::Error;
-use crate::{http, js, store};
+use crate::keeper::{self, Keeper, KeeperOptions, Tokens};
+use crate::{api, js};
 
-/// A signed-in session; the refresh token, if any, stays inside.
+/// A signed-in session; the refresh token, if any, stays inside (the app sees it only in
+/// `onTokenUpdate`, to persist it).
 #[wasm_bindgen]
-#[derive(Debug)]
 pub struct Session {
-    access_token: Option<AccessToken>,
-    refresh_token: Option<RefreshToken>,
-    expires_at: Option<f64>,
-    scope: Option<String>,
-    /// `{id, name, username}` or `undefined`.
-    user: JsValue,
-    endpoint: String,
+    keeper: Rc<Keeper>,
 }
 
 #[wasm_bindgen]
 impl Session {
-    /// The access token ("" after `signOut()`).
+    /// The access token ("" once the session has ended).
     #[wasm_bindgen(getter = accessToken)]
     pub fn access_token(&self) -> String {
-        self.access_token
-            .as_ref()
-            .map(|token| token.secret().to_owned())
+        self.keeper
+            .tokens()
+            .map(|tokens| tokens.access.secret().to_owned())
             .unwrap_or_default()
     }
 
-    /// When the access token expires, in Unix seconds, if the worker said.
+    /// When the access token expires, in Unix seconds, if known.
     #[wasm_bindgen(getter = expiresAt)]
     pub fn expires_at(&self) -> Option<f64> {
-        self.expires_at
+        self.keeper.tokens()?.expires_at
     }
 
     /// The scopes X granted, space-separated.
     #[wasm_bindgen(getter)]
     pub fn scope(&self) -> Option<String> {
-        self.scope.clone()
+        self.keeper.tokens()?.scope
     }
 
     /// Who signed in, when the worker could ask X (scopes tweet.read and users.read).
     #[wasm_bindgen(getter, unchecked_return_type = "XUser | undefined")]
     pub fn user(&self) -> JsValue {
-        self.user.clone()
+        self.keeper.user()
     }
 
-    /// Forgets the tokens here and in sessionStorage at once, then has the worker revoke
-    /// them (the refresh token if any, else the access token). Rejects, after clearing,
-    /// with `revoke_failed` or `network_error`.
-    #[wasm_bindgen(js_name = signOut, unchecked_return_type = "Promise<void>")]
-    pub fn sign_out(&mut self) -> Promise {
-        store::forget_session();
-        let access = self.access_token.take();
-        let revoke = match (self.refresh_token.take(), access) {
-            (Some(refresh), _) => Some((refresh.secret().to_owned(), TokenTypeHint::RefreshToken)),
-            (None, Some(access)) => Some((access.secret().to_owned(), TokenTypeHint::AccessToken)),
-            (None, None) => None,
-        };
-        let endpoint = self.endpoint.clone();
+    /// False once the session has ended (signOut, or X no longer accepts it).
+    #[wasm_bindgen(getter = signedIn)]
+    pub fn signed_in(&self) -> bool {
+        self.keeper.tokens().is_some()
+    }
+
+    /// `fetch` for X API v2 through the worker's proxy, with this session's token:
+    /// refreshed first when (nearly) expired, and once more, with one retry, after a 401.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
+    pub fn fetch(
+        &self,
+        input: String,
+        #[wasm_bindgen(unchecked_param_type = "RequestInit")] init: JsValue,
+    ) -> Promise {
+        js::promise(Box::pin(api::fetch(Rc::clone(&self.keeper), input, init)))
+    }
+
+    /// Refreshes the tokens now (joining a refresh under way).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn refresh(&self) -> Promise {
+        let keeper = Rc::clone(&self.keeper);
         js::promise(Box::pin(async move {
-            if let Some((token, hint)) = revoke {
-                revoke_token(&endpoint, &token, hint).await?;
+            keeper.settled().await;
+            let current = keeper
+                .tokens()
+                .ok_or_else(crate::error::Error::signed_out)?;
+            keeper.refresh_replacing(&current.access).await?;
+            Ok(JsValue::UNDEFINED)
+        }))
+    }
+
+    /// Ends the session at once (tokens forgotten here, in storage and in the origin's
+    /// other tabs; `onSignedOut("sign_out")`), then has the worker revoke the grant.
+    /// Rejects, after ending, with `revoke_failed` or `network_error`.
+    #[wasm_bindgen(js_name = signOut, unchecked_return_type = "Promise<void>")]
+    pub fn sign_out(&self) -> Promise {
+        let ended = self.keeper.sign_out();
+        let endpoint = self.keeper.endpoint().to_owned();
+        js::promise(Box::pin(async move {
+            if let Some(tokens) = ended {
+                // X revokes the access token with its refresh token.
+                let (token, hint) = match &tokens.refresh {
+                    Some(refresh) => (refresh.secret(), TokenTypeHint::RefreshToken),
+                    None => (tokens.access.secret(), TokenTypeHint::AccessToken),
+                };
+                keeper::revoke(&endpoint, token, hint).await?;
             }
             Ok(JsValue::UNDEFINED)
         }))
     }
 }
 
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("tokens", &self.keeper.tokens())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
-    /// A session from the worker's token answer
-    /// (`{access_token, expires_in?, expires_at?, scope?, refresh_token?, user?}`), also the
-    /// shape kept in sessionStorage. `None` when it has no access token.
-    pub(crate) fn from_answer(answer: &JsValue, endpoint: &str, now_ms: f64) -> Option<Session> {
-        let access_token = js::get_string(answer, "access_token").filter(|t| !t.is_empty())?;
-        let refresh_token = js::get_string(answer, "refresh_token").filter(|t| !t.is_empty());
-        // `expires_at` from the worker; computed from `expires_in` only if it is missing.
-        let expires_at = js::get_number(answer, "expires_at").or_else(|| {
-            js::get_number(answer, "expires_in").map(|secs| (now_ms / 1000.0).floor() + secs)
-        });
-        Some(Session {
-            access_token: Some(AccessToken::new(access_token)),
-            refresh_token: refresh_token.map(RefreshToken::new),
-            expires_at,
-            scope: js::get_string(answer, "scope"),
-            user: user(&js::get(answer, "user")),
-            endpoint: endpoint.to_owned(),
-        })
+    /// Starts keeping `tokens` for the app.
+    pub(crate) fn start(
+        endpoint: &str,
+        options: &KeeperOptions,
+        tokens: Tokens,
+        user: JsValue,
+    ) -> Session {
+        Session {
+            keeper: Keeper::start(endpoint, options, tokens, user),
+        }
     }
 
-    /// The record kept in sessionStorage (the token answer's field names).
-    pub(crate) fn record(&self) -> Object {
-        let record = Object::new();
-        js::set_opt_str(
-            &record,
-            "access_token",
-            self.access_token.as_ref().map(AccessToken::secret),
-        );
-        js::set_opt_str(
-            &record,
-            "refresh_token",
-            self.refresh_token.as_ref().map(RefreshToken::secret),
-        );
-        if let Some(expires_at) = self.expires_at {
-            js::set(&record, "expires_at", &JsValue::from_f64(expires_at));
-        }
-        js::set_opt_str(&record, "scope", self.scope.as_deref());
-        if !self.user.is_undefined() {
-            js::set(&record, "user", &self.user);
-        }
-        record
+    /// A session from the worker's token answer
+    /// (`{access_token, expires_in?, expires_at?, scope?, refresh_token?, user?}`), also the
+    /// shape kept in storage. `None` when it has no access token.
+    pub(crate) fn from_answer(
+        answer: &JsValue,
+        endpoint: &str,
+        options: &KeeperOptions,
+        now_ms: f64,
+    ) -> Option<Session> {
+        let tokens = Tokens::from_answer(answer, now_ms)?;
+        Some(Self::start(
+            endpoint,
+            options,
+            tokens,
+            user(&js::get(answer, "user")),
+        ))
     }
 }
 
 /// A fresh `{id, name, username}` when `value` has all three as strings, else `undefined`
 /// (other fields the worker may add later are not passed on).
-fn user(value: &JsValue) -> JsValue {
+pub(crate) fn user(value: &JsValue) -> JsValue {
     let (Some(id), Some(name), Some(username)) = (
         js::get_string(value, "id"),
         js::get_string(value, "name"),
@@ -127,21 +149,4 @@ fn user(value: &JsValue) -> JsValue {
         return JsValue::UNDEFINED;
     };
     js::object(&[("id", &id), ("name", &name), ("username", &username)]).into()
-}
-
-async fn revoke_token(endpoint: &str, token: &str, hint: TokenTypeHint) -> Result<(), Error> {
-    let mut url = String::from(endpoint);
-    url.push_str("/twitter-revoke-token");
-    let body = js::object(&[("token", token), ("tokenTypeHint", hint.as_str())]);
-    let reply = http::post(&url, &body).await?;
-    if reply.is_success() {
-        Ok(())
-    } else {
-        Err(Error::from_worker(
-            "revoke_failed",
-            "signed out here, but the worker could not revoke the token",
-            reply.status,
-            &reply.body,
-        ))
-    }
 }

@@ -1,5 +1,6 @@
-//! What lives in `sessionStorage`: the pending sign-in (always) and the session (only with
-//! `storage: "session"`). Keys are namespaced `xauth:`.
+//! What lives in Web Storage: the pending sign-in (always, in sessionStorage) and the
+//! session (with `storage: "session"` in sessionStorage, with `storage: "local"` in
+//! localStorage, shared by the origin's tabs). Keys are namespaced `xauth:`.
 
 use js_sys::Object;
 use wasm_bindgen::JsValue;
@@ -12,7 +13,7 @@ use crate::js;
 /// The pending sign-in: `{state, verifier, createdAt}` (JSON, `createdAt` in milliseconds
 /// since the epoch, as `Date.now()`).
 pub(crate) const PENDING_KEY: &str = "xauth:pending";
-/// The session with `storage: "session"`: the worker's token answer
+/// The session with `storage: "session"` or `"local"`: the worker's token answer
 /// (`{access_token, refresh_token?, expires_at?, scope?, user?}`, JSON).
 pub(crate) const SESSION_KEY: &str = "xauth:session";
 /// A pending sign-in older than this (10 minutes) is refused. X's consent page takes a
@@ -76,24 +77,80 @@ pub(crate) fn take_pending(now_ms: f64) -> Result<Pending, Error> {
     Ok(Pending { state, verifier })
 }
 
-/// Writes the session record. A storage that refuses (quota, disabled) leaves the session
-/// in memory only: the sign-in itself succeeded and its tokens must not be lost.
-pub(crate) fn store_session(record: &Object) {
-    if let (Ok(storage), Some(json)) = (session_storage(), js::to_json(record)) {
-        let _ = storage.set_item(SESSION_KEY, &json);
+/// Where a session's tokens are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StorageKind {
+    /// In this page's memory only (the default): gone on reload or close.
+    Memory,
+    /// Also in sessionStorage: survives reloads in this tab.
+    Session,
+    /// Also in localStorage: survives restarts and is shared with the origin's other tabs,
+    /// which keep it fresh together.
+    Local,
+}
+
+impl StorageKind {
+    pub(crate) fn parse(value: Option<&str>) -> Result<Self, Error> {
+        match value {
+            None | Some("memory") => Ok(Self::Memory),
+            Some("session") => Ok(Self::Session),
+            Some("local") => Ok(Self::Local),
+            Some(_) => Err(Error::invalid_option(
+                "storage must be \"memory\", \"session\" or \"local\"",
+            )),
+        }
     }
-}
 
-/// The stored session record, parsed (`undefined` when it is not JSON); `None` when there
-/// is none.
-pub(crate) fn load_session() -> Option<JsValue> {
-    let raw = session_storage().ok()?.get_item(SESSION_KEY).ok()??;
-    Some(js::from_json(&raw).unwrap_or(JsValue::UNDEFINED))
-}
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Session => "session",
+            Self::Local => "local",
+        }
+    }
 
-/// Deletes the stored session, if any.
-pub(crate) fn forget_session() {
-    if let Ok(storage) = session_storage() {
-        let _ = storage.remove_item(SESSION_KEY);
+    fn storage(self) -> Option<Storage> {
+        let window = web_sys::window()?;
+        let storage = match self {
+            Self::Memory => return None,
+            Self::Session => window.session_storage(),
+            Self::Local => window.local_storage(),
+        };
+        storage.ok().flatten()
+    }
+
+    /// Writes the session record. A storage that refuses (quota, disabled) leaves the
+    /// session in memory only: the tokens themselves must not be lost.
+    pub(crate) fn store_session(self, record: &Object) {
+        if let (Some(storage), Some(json)) = (self.storage(), js::to_json(record)) {
+            let _ = storage.set_item(SESSION_KEY, &json);
+        }
+    }
+
+    /// The stored session record, parsed (`undefined` when it is not JSON); `None` when
+    /// there is none.
+    pub(crate) fn load_session(self) -> Option<JsValue> {
+        let raw = self.storage()?.get_item(SESSION_KEY).ok()??;
+        Some(js::from_json(&raw).unwrap_or(JsValue::UNDEFINED))
+    }
+
+    /// Deletes the stored session, if any.
+    pub(crate) fn forget_session(self) {
+        if let Some(storage) = self.storage() {
+            let _ = storage.remove_item(SESSION_KEY);
+        }
+    }
+
+    /// Deletes the stored session if it is the one whose refresh (or else access) token is
+    /// `token`: another tab may have stored a newer one meanwhile.
+    pub(crate) fn forget_session_holding(self, token: &str) {
+        let stored = self.load_session();
+        let holds = |key| js::get_string(stored.as_ref()?, key).filter(|t| t == token);
+        if holds("refresh_token")
+            .or_else(|| holds("access_token"))
+            .is_some()
+        {
+            self.forget_session();
+        }
     }
 }

@@ -351,7 +351,7 @@ fn invalid_options_throw_invalid_options() {
             ("clientId", CLIENT_ID),
             ("redirectUri", REDIRECT_URI),
             ("scopes", SCOPES),
-            ("storage", "local"),
+            ("storage", "cookies"),
         ],
     ];
     for fields in cases {
@@ -769,9 +769,12 @@ async fn from_worker_gets_the_config_from_the_endpoint() {
     reset();
     let fetch = FakeFetch::answer(200, &worker_config());
     // A trailing slash on the endpoint is dropped.
-    let xauth = settle(XAuth::from_worker(Some(format!("{ENDPOINT}/"))))
-        .await
-        .unwrap();
+    let xauth = settle(XAuth::from_worker(
+        Some(format!("{ENDPOINT}/")),
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .unwrap();
     assert_eq!(get_str(&xauth, "storage").as_deref(), Some("memory"));
     let seen = fetch.seen();
     assert_eq!(seen.len(), 1);
@@ -781,7 +784,9 @@ async fn from_worker_gets_the_config_from_the_endpoint() {
 
     // Without an endpoint: this page's origin.
     let fetch = FakeFetch::answer(200, &worker_config());
-    settle(XAuth::from_worker(None)).await.unwrap();
+    settle(XAuth::from_worker(None, JsValue::UNDEFINED))
+        .await
+        .unwrap();
     assert_eq!(fetch.seen()[0].url, "/twitter-config");
 }
 
@@ -796,9 +801,12 @@ fn worker_config() -> String {
 async fn from_worker_builds_links_and_exchanges_through_that_worker() {
     reset();
     let fetch = FakeFetch::answer(200, &worker_config());
-    let xauth = settle(XAuth::from_worker(Some(ENDPOINT.into())))
-        .await
-        .unwrap();
+    let xauth = settle(XAuth::from_worker(
+        Some(ENDPOINT.into()),
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .unwrap();
     let sign_in_url: Function = get(&xauth, "signInUrl").unchecked_into();
     let link = sign_in_url.call0(&xauth).unwrap();
     let url = get_str(&link, "url").unwrap();
@@ -842,7 +850,7 @@ async fn from_worker_failures_have_codes() {
         (0, "", "network_error"),
     ] {
         let _fetch = FakeFetch::answer(status, body);
-        let error = rejection(XAuth::from_worker(None)).await;
+        let error = rejection(XAuth::from_worker(None, JsValue::UNDEFINED)).await;
         assert_eq!(code(&error), expected, "{body}");
         if expected == "config_failed" {
             assert_eq!(get_str(&error, "kind").as_deref(), Some("misconfigured"));
@@ -942,7 +950,7 @@ async fn a_restored_session_signs_out_too() {
             r#"{"access_token":"AT-r","refresh_token":"RT-r"}"#,
         )
         .unwrap();
-    let mut session: Session = client_with("session").restore_session().unwrap();
+    let session: Session = client_with("session").restore_session().unwrap();
     let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
     let revoked = session.sign_out();
     assert_eq!(

@@ -1,0 +1,702 @@
+//! The token keeper behind a `Session`: refreshes before expiry and after a 401, one
+//! refresh at a time in this tab and across the origin's tabs, and tells the app.
+//!
+//! X rotates the refresh token on every refresh and answers a spent one with
+//! `invalid_request`, so two refreshes racing with the same token would sign the loser out.
+//! Hence:
+//! - in this tab, concurrent callers wait on the one refresh under way (`refreshing`);
+//! - across tabs, the refresh runs under the Web Lock `xauth:refresh:<endpoint>`, the tab
+//!   that refreshed hands the new tokens over on the BroadcastChannel of the same name (and
+//!   in localStorage with `storage: "local"`), and a tab that got the lock after another
+//!   one refreshed uses those tokens instead of refreshing again;
+//! - where Web Locks are missing, a tab that loses the race (X says its refresh token is
+//!   spent) waits for the winner's tokens and adopts them.
+//!
+//! A refresh token is replaced only by its successor, and only once the worker answered it:
+//! a failed refresh keeps the old tokens and is forgotten (the next call tries again),
+//! except one that says the grant is dead (`reauthorize`), which ends the session.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, Object, Promise};
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{BroadcastChannel, MessageEvent};
+use xauth_core::{AccessToken, RefreshToken, TokenTypeHint};
+
+use crate::error::{Error, Kind};
+use crate::store::StorageKind;
+use crate::{http, js};
+
+/// How long a tab without Web Locks that lost a refresh race waits for the winner's
+/// tokens before it gives up on them: a refresh through the worker takes well under this.
+const HANDOVER_WAIT_MS: i32 = 2_000;
+/// setTimeout's largest delay (about 24.8 days); later expiries are re-armed on the way.
+const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+/// A timer fires this long after the token turns stale, so it never finds it still fresh.
+const TIMER_MARGIN_MS: f64 = 1_000.0;
+/// After a refresh by the timer failed (and was told to the hooks), the next try is this
+/// much later, not at once: a worker or X that is down is not hammered.
+const TIMER_RETRY_MS: f64 = 30_000.0;
+
+/// A session's tokens (`Debug` shows them as `[redacted]`).
+#[derive(Clone, Debug)]
+pub(crate) struct Tokens {
+    pub(crate) access: AccessToken,
+    pub(crate) refresh: Option<RefreshToken>,
+    /// Unix seconds.
+    pub(crate) expires_at: Option<f64>,
+    pub(crate) scope: Option<String>,
+}
+
+impl Tokens {
+    /// From the worker's token answer, also the stored record
+    /// (`{access_token, expires_in?, expires_at?, scope?, refresh_token?}`).
+    pub(crate) fn from_answer(answer: &JsValue, now_ms: f64) -> Option<Tokens> {
+        Self::read(
+            answer,
+            ["access_token", "refresh_token", "expires_at", "scope"],
+            js::get_number(answer, "expires_in").map(|secs| (now_ms / 1000.0).floor() + secs),
+        )
+    }
+
+    /// From what the app kept of an `onTokenUpdate` (`{accessToken, refreshToken?,
+    /// expiresAt?, scope?}`).
+    pub(crate) fn from_app(tokens: &JsValue) -> Option<Tokens> {
+        Self::read(
+            tokens,
+            ["accessToken", "refreshToken", "expiresAt", "scope"],
+            None,
+        )
+    }
+
+    fn read(
+        value: &JsValue,
+        [access, refresh, expires_at, scope]: [&str; 4],
+        expires_in: Option<f64>,
+    ) -> Option<Tokens> {
+        let text = |key| js::get_string(value, key).filter(|t| !t.is_empty());
+        Some(Tokens {
+            access: AccessToken::new(text(access)?),
+            refresh: text(refresh).map(RefreshToken::new),
+            // `expires_at` when given; computed from `expires_in` only if it is missing.
+            expires_at: js::get_number(value, expires_at).or(expires_in),
+            scope: text(scope),
+        })
+    }
+
+    /// The stored record: the worker's field names, plus the user.
+    pub(crate) fn record(&self, user: &JsValue) -> Object {
+        let record = self.object(["access_token", "refresh_token", "expires_at", "scope"]);
+        if !user.is_undefined() {
+            js::set(&record, "user", user);
+        }
+        record
+    }
+
+    /// What `onTokenUpdate` gets, and `resumeSession` takes back.
+    fn for_app(&self) -> Object {
+        self.object(["accessToken", "refreshToken", "expiresAt", "scope"])
+    }
+
+    fn object(&self, [access, refresh, expires_at, scope]: [&str; 4]) -> Object {
+        let object = js::object(&[(access, self.access.secret())]);
+        js::set_opt_str(
+            &object,
+            refresh,
+            self.refresh.as_ref().map(RefreshToken::secret),
+        );
+        if let Some(at) = self.expires_at {
+            js::set(&object, expires_at, &JsValue::from_f64(at));
+        }
+        js::set_opt_str(&object, scope, self.scope.as_deref());
+        object
+    }
+
+    /// The token that names this grant in storage and between tabs: the refresh token, or
+    /// the access token when there is none.
+    fn grant(&self) -> &str {
+        self.refresh
+            .as_ref()
+            .map_or(self.access.secret(), RefreshToken::secret)
+    }
+
+    fn is_stale(&self, skew_secs: f64) -> bool {
+        // Seconds fit a u64 for the next few hundred billion years; `as` saturates.
+        let expires_at = self.expires_at.map(|at| at.max(0.0) as u64);
+        let now = (js_sys::Date::now() / 1000.0) as u64;
+        xauth_core::needs_refresh(expires_at, now, skew_secs as u64)
+    }
+}
+
+/// How sessions are kept: the options of `new XAuth(…)` and `XAuth.fromWorker(…, options)`.
+#[derive(Clone, Debug)]
+pub(crate) struct KeeperOptions {
+    pub(crate) storage: StorageKind,
+    skew_secs: f64,
+    pub(crate) refresh_on_403: bool,
+    auto_refresh: bool,
+    on_token_update: Option<Function>,
+    on_token_refresh_error: Option<Function>,
+    on_signed_out: Option<Function>,
+}
+
+impl KeeperOptions {
+    pub(crate) fn parse(options: &JsValue) -> Result<KeeperOptions, Error> {
+        let hook = |name: &str| -> Result<Option<Function>, Error> {
+            let value = js::get(options, name);
+            if value.is_undefined() || value.is_null() {
+                return Ok(None);
+            }
+            value.dyn_into().map(Some).map_err(|_| {
+                let mut message = String::from(name);
+                message.push_str(" must be a function");
+                Error::invalid_option(&message)
+            })
+        };
+        let flag = |name: &str, default: bool| -> Result<bool, Error> {
+            let value = js::get(options, name);
+            if value.is_undefined() {
+                return Ok(default);
+            }
+            value.as_bool().ok_or_else(|| {
+                let mut message = String::from(name);
+                message.push_str(" must be true or false");
+                Error::invalid_option(&message)
+            })
+        };
+        let skew = js::get(options, "refreshSkewSeconds");
+        let skew_secs = if skew.is_undefined() {
+            xauth_core::DEFAULT_REFRESH_SKEW_SECS as f64
+        } else {
+            skew.as_f64()
+                .filter(|secs| secs.is_finite() && *secs >= 0.0)
+                .ok_or_else(|| {
+                    Error::invalid_option("refreshSkewSeconds must be a number of seconds >= 0")
+                })?
+        };
+        Ok(KeeperOptions {
+            storage: StorageKind::parse(js::get_string(options, "storage").as_deref())?,
+            skew_secs,
+            refresh_on_403: flag("refreshOn403", false)?,
+            auto_refresh: flag("autoRefresh", true)?,
+            on_token_update: hook("onTokenUpdate")?,
+            on_token_refresh_error: hook("onTokenRefreshError")?,
+            on_signed_out: hook("onSignedOut")?,
+        })
+    }
+}
+
+/// Why a session ended, as `onSignedOut` gets it.
+#[derive(Clone, Copy)]
+pub(crate) enum EndReason {
+    /// `signOut()` in this tab.
+    SignOut,
+    /// Signed out in another tab of the same session.
+    SignedOutElsewhere,
+    /// X no longer accepts the refresh token: the user must sign in again.
+    Reauthorize,
+    /// The access token expired or was refused and there is no refresh token.
+    Expired,
+}
+
+impl EndReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SignOut => "sign_out",
+            Self::SignedOutElsewhere => "signed_out_elsewhere",
+            Self::Reauthorize => "reauthorize",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// One session's tokens and their upkeep.
+pub(crate) struct Keeper {
+    /// The worker's base URL without a trailing `/`.
+    endpoint: String,
+    options: KeeperOptions,
+    state: RefCell<State>,
+}
+
+struct State {
+    /// `None` once the session has ended; never set again after that.
+    tokens: Option<Tokens>,
+    /// `{id, name, username}` or `undefined`.
+    user: JsValue,
+    /// The refresh under way in this tab, which every caller waits on.
+    refreshing: Option<Promise>,
+    /// The refresh-ahead timer (setTimeout's handle and its callback).
+    timer: Option<(i32, Closure<dyn FnMut()>)>,
+    /// The other tabs' news, and its handler.
+    channel: Option<(BroadcastChannel, MessageHandler)>,
+}
+
+type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
+
+impl Keeper {
+    /// Starts keeping `tokens` (stores them, listens to other tabs, arms the timer).
+    pub(crate) fn start(
+        endpoint: &str,
+        options: &KeeperOptions,
+        tokens: Tokens,
+        user: JsValue,
+    ) -> Rc<Keeper> {
+        options.storage.store_session(&tokens.record(&user));
+        let keeper = Rc::new(Keeper {
+            endpoint: endpoint.to_owned(),
+            options: options.clone(),
+            state: RefCell::new(State {
+                tokens: Some(tokens),
+                user,
+                refreshing: None,
+                timer: None,
+                channel: None,
+            }),
+        });
+        keeper.listen();
+        keeper.arm_timer(0.0);
+        keeper
+    }
+
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub(crate) fn options(&self) -> &KeeperOptions {
+        &self.options
+    }
+
+    /// The tokens, or `None` once the session has ended.
+    pub(crate) fn tokens(&self) -> Option<Tokens> {
+        self.state.borrow().tokens.clone()
+    }
+
+    pub(crate) fn user(&self) -> JsValue {
+        self.state.borrow().user.clone()
+    }
+
+    /// The tokens, or the `signed_out` error.
+    fn current(&self) -> Result<Tokens, JsValue> {
+        self.tokens().ok_or_else(|| Error::signed_out().into())
+    }
+
+    /// The access token to send now: after the refresh under way, if any, and refreshed
+    /// first when it is stale.
+    pub(crate) async fn token_to_send(self: &Rc<Self>) -> Result<AccessToken, JsValue> {
+        self.settled().await;
+        let tokens = self.current()?;
+        if tokens.refresh.is_some() && tokens.is_stale(self.options.skew_secs) {
+            return self.refresh_replacing(&tokens.access).await;
+        }
+        Ok(tokens.access)
+    }
+
+    /// Waits for the refresh under way in this tab, if any, whatever its outcome.
+    pub(crate) async fn settled(&self) {
+        let refreshing = self.state.borrow().refreshing.clone();
+        if let Some(refreshing) = refreshing {
+            let _ = JsFuture::from(refreshing).await;
+        }
+    }
+
+    /// A successor of `stale` (which X refused or which is about to expire): the one a
+    /// refresh under way brings, the one already in place if `stale` was replaced
+    /// meanwhile, or else one from a new refresh.
+    pub(crate) async fn refresh_replacing(
+        self: &Rc<Self>,
+        stale: &AccessToken,
+    ) -> Result<AccessToken, JsValue> {
+        if let Some(refreshing) = self.refresh_to_wait_for(stale)? {
+            JsFuture::from(refreshing).await?;
+        }
+        Ok(self.current()?.access)
+    }
+
+    fn refresh_to_wait_for(
+        self: &Rc<Self>,
+        stale: &AccessToken,
+    ) -> Result<Option<Promise>, JsValue> {
+        {
+            let state = self.state.borrow();
+            if let Some(refreshing) = &state.refreshing {
+                return Ok(Some(refreshing.clone()));
+            }
+            let tokens = state.tokens.as_ref().ok_or_else(Error::signed_out)?;
+            if tokens.access.secret() != stale.secret() {
+                return Ok(None);
+            }
+        }
+        // The task starts on a later microtask, after `refreshing` is set below.
+        let keeper = Rc::clone(self);
+        let stale = stale.clone();
+        let refreshing = js::promise(Box::pin(async move {
+            let outcome = keeper.refresh_among_tabs(&stale).await;
+            keeper.state.borrow_mut().refreshing = None;
+            outcome.map(|()| JsValue::UNDEFINED)
+        }));
+        self.state.borrow_mut().refreshing = Some(refreshing.clone());
+        Ok(Some(refreshing))
+    }
+
+    async fn refresh_among_tabs(self: &Rc<Self>, stale: &AccessToken) -> Result<(), JsValue> {
+        let Some(locks) = js::lock_manager() else {
+            return self.refresh_once(stale, false).await;
+        };
+        let keeper = Rc::clone(self);
+        let stale = stale.clone();
+        let mut name = String::from("xauth:refresh:");
+        name.push_str(&self.endpoint);
+        js::with_lock(
+            &locks,
+            &name,
+            Box::pin(async move {
+                keeper.refresh_once(&stale, true).await?;
+                Ok(JsValue::UNDEFINED)
+            }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// One refresh of `stale`'s grant, unless another tab did it first.
+    async fn refresh_once(
+        self: &Rc<Self>,
+        stale: &AccessToken,
+        locked: bool,
+    ) -> Result<(), JsValue> {
+        self.adopt_stored();
+        let tokens = self.current()?;
+        if tokens.access.secret() != stale.secret() {
+            return Ok(());
+        }
+        let Some(refresh) = tokens.refresh else {
+            let error = Error::with_kind(
+                "refresh_failed",
+                "X refused the access token and the session has no refresh token \
+                 (scope offline.access); sign in again",
+                Kind::Reauthorize,
+            );
+            return Err(self.end(EndReason::Expired, Some(error.into())));
+        };
+        match self.request_refresh(&refresh).await {
+            Ok(answer) => self.accept(&answer, &refresh).await,
+            Err(error) if error.kind() == Some(Kind::Reauthorize) => {
+                // Another tab may have won a race with the same refresh token (X then says
+                // it is spent): its tokens are this session's now.
+                if !locked {
+                    js::sleep(HANDOVER_WAIT_MS).await;
+                }
+                self.adopt_stored();
+                let adopted = self
+                    .tokens()
+                    .is_some_and(|now| now.grant() != refresh.secret());
+                if adopted {
+                    return Ok(());
+                }
+                Err(self.end(EndReason::Reauthorize, Some(error.into())))
+            }
+            Err(error) => {
+                let error = JsValue::from(error);
+                self.notify(self.options.on_token_refresh_error.as_ref(), &error);
+                Err(error)
+            }
+        }
+    }
+
+    async fn request_refresh(&self, refresh: &RefreshToken) -> Result<JsValue, Error> {
+        let mut url = self.endpoint.clone();
+        url.push_str("/twitter-refresh-token");
+        let reply = http::post(&url, &js::object(&[("refreshToken", refresh.secret())])).await?;
+        if reply.is_success() {
+            Ok(reply.body)
+        } else {
+            Err(Error::from_worker(
+                "refresh_failed",
+                "the worker could not refresh the tokens",
+                reply.status,
+                &reply.body,
+            ))
+        }
+    }
+
+    /// Takes the worker's answer to a refresh of `spent`: stored first (the old refresh
+    /// token is dead now), then `onTokenUpdate` is awaited, then the tokens are used and
+    /// handed to the other tabs.
+    async fn accept(
+        self: &Rc<Self>,
+        answer: &JsValue,
+        spent: &RefreshToken,
+    ) -> Result<(), JsValue> {
+        let Some(mut tokens) = Tokens::from_answer(answer, js_sys::Date::now()) else {
+            let error: JsValue =
+                Error::invalid_response("the worker's refresh answer has no access_token").into();
+            self.notify(self.options.on_token_refresh_error.as_ref(), &error);
+            return Err(error);
+        };
+        // RFC 6749 §6: a server may keep the refresh token; X always rotates it.
+        tokens.refresh.get_or_insert_with(|| spent.clone());
+        if self.tokens().is_none() {
+            // Signed out while the refresh was on its way: the new grant is revoked too.
+            self.revoke_late(&tokens);
+            return Err(Error::signed_out().into());
+        }
+        let user = self.user();
+        self.options.storage.store_session(&tokens.record(&user));
+        if let Some(hook) = &self.options.on_token_update
+            && let Err(thrown) = js::call_awaited(hook, &tokens.for_app()).await
+        {
+            let error = Error::hook_failed("onTokenUpdate", &thrown).into();
+            self.notify(self.options.on_token_refresh_error.as_ref(), &error);
+        }
+        if self.tokens().is_none() {
+            self.options.storage.forget_session_holding(tokens.grant());
+            self.revoke_late(&tokens);
+            return Err(Error::signed_out().into());
+        }
+        self.post(
+            &js::object(&[("type", "tokens"), ("replaces", spent.secret())]),
+            Some(&tokens),
+        );
+        self.install(tokens);
+        Ok(())
+    }
+
+    /// Uses the tokens another tab stored (`storage: "local"`) when they are not this
+    /// tab's: that tab refreshed this session's grant.
+    fn adopt_stored(self: &Rc<Self>) {
+        if self.options.storage != StorageKind::Local {
+            return;
+        }
+        let Some(record) = self.options.storage.load_session() else {
+            return;
+        };
+        let Some(stored) = Tokens::from_answer(&record, js_sys::Date::now()) else {
+            return;
+        };
+        let differs = self
+            .tokens()
+            .is_some_and(|mine| mine.access.secret() != stored.access.secret());
+        if differs {
+            self.adopt(stored, &js::get(&record, "user"));
+        }
+    }
+
+    /// Takes over tokens another tab got; `onTokenUpdate` is told (that tab already
+    /// awaited its own).
+    fn adopt(self: &Rc<Self>, tokens: Tokens, user: &JsValue) {
+        if self.tokens().is_none() {
+            return;
+        }
+        if !user.is_undefined() {
+            self.state.borrow_mut().user = user.clone();
+        }
+        self.notify(self.options.on_token_update.as_ref(), &tokens.for_app());
+        self.install(tokens);
+    }
+
+    fn install(self: &Rc<Self>, tokens: Tokens) {
+        let mut state = self.state.borrow_mut();
+        if state.tokens.is_some() {
+            state.tokens = Some(tokens);
+        }
+        drop(state);
+        self.arm_timer(0.0);
+    }
+
+    /// Ends the session once: forgets the tokens here and in storage, stops the timer,
+    /// tells the other tabs and the app (`onTokenRefreshError` with `error`, then
+    /// `onSignedOut`). Returns the tokens it ended with, or the error to reject with.
+    fn end(&self, reason: EndReason, error: Option<JsValue>) -> JsValue {
+        if let Some(tokens) = self.take_tokens() {
+            self.options.storage.forget_session_holding(tokens.grant());
+            if !matches!(reason, EndReason::SignedOutElsewhere) {
+                self.post(
+                    &js::object(&[("type", "signed_out"), ("grant", tokens.grant())]),
+                    None,
+                );
+            }
+            if let Some(error) = &error {
+                self.notify(self.options.on_token_refresh_error.as_ref(), error);
+            }
+            self.notify(self.options.on_signed_out.as_ref(), &reason.as_str().into());
+        }
+        error.unwrap_or_else(|| Error::signed_out().into())
+    }
+
+    /// `signOut()`: ends the session; the tokens to revoke, unless it had already ended.
+    pub(crate) fn sign_out(&self) -> Option<Tokens> {
+        let tokens = self.tokens()?;
+        self.end(EndReason::SignOut, None);
+        Some(tokens)
+    }
+
+    fn take_tokens(&self) -> Option<Tokens> {
+        let mut state = self.state.borrow_mut();
+        let tokens = state.tokens.take()?;
+        if let (Some((handle, _)), Some(window)) = (state.timer.take(), web_sys::window()) {
+            window.clear_timeout_with_handle(handle);
+        }
+        if let Some((channel, _)) = &state.channel {
+            // Later messages are not for an ended session; the handler itself is dropped
+            // with the keeper, never while it may be running.
+            channel.set_onmessage(None);
+            channel.close();
+        }
+        Some(tokens)
+    }
+
+    /// Revokes the grant of tokens that arrived after sign-out.
+    fn revoke_late(&self, tokens: &Tokens) {
+        let endpoint = self.endpoint.clone();
+        let token = tokens.grant().to_owned();
+        let hint = if tokens.refresh.is_some() {
+            TokenTypeHint::RefreshToken
+        } else {
+            TokenTypeHint::AccessToken
+        };
+        spawn_local(async move {
+            let _ = revoke(&endpoint, &token, hint).await;
+        });
+    }
+
+    /// Calls an app hook that is not awaited; what it throws is its own business, but it
+    /// must not break the keeper.
+    fn notify(&self, hook: Option<&Function>, argument: &JsValue) {
+        if let Some(hook) = hook {
+            let _ = hook.call1(&JsValue::UNDEFINED, argument);
+        }
+    }
+
+    /// Sends `message` (plus the tokens' record) to the other tabs.
+    fn post(&self, message: &Object, tokens: Option<&Tokens>) {
+        let state = self.state.borrow();
+        let Some((channel, _)) = &state.channel else {
+            return;
+        };
+        if let Some(tokens) = tokens {
+            js::set(message, "record", &tokens.record(&state.user));
+        }
+        let _ = channel.post_message(message);
+    }
+
+    /// Opens the channel to the origin's other tabs (none where BroadcastChannel is
+    /// missing: each tab then keeps its session alone).
+    fn listen(self: &Rc<Self>) {
+        let mut name = String::from("xauth:refresh:");
+        name.push_str(&self.endpoint);
+        let Ok(channel) = BroadcastChannel::new(&name) else {
+            return;
+        };
+        let keeper = Rc::downgrade(self);
+        let handler = MessageHandler::new(move |event: MessageEvent| {
+            if let Some(keeper) = keeper.upgrade() {
+                keeper.on_message(&event.data());
+            }
+        });
+        channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        self.state.borrow_mut().channel = Some((channel, handler));
+    }
+
+    /// Another tab refreshed this grant (adopt its tokens) or signed it out (end here too).
+    fn on_message(self: &Rc<Self>, message: &JsValue) {
+        let Some(mine) = self.tokens() else {
+            return;
+        };
+        let about = |key| js::get_string(message, key).is_some_and(|t| t == mine.grant());
+        match js::get_string(message, "type").as_deref() {
+            Some("tokens") if about("replaces") => {
+                let record = js::get(message, "record");
+                if let Some(tokens) = Tokens::from_answer(&record, js_sys::Date::now()) {
+                    self.adopt(tokens, &js::get(&record, "user"));
+                }
+            }
+            Some("signed_out") if about("grant") => {
+                self.end(EndReason::SignedOutElsewhere, None);
+            }
+            _ => {}
+        }
+    }
+
+    /// Arms the timer that refreshes shortly before expiry (`autoRefresh`, default on), not
+    /// sooner than `not_before_ms` from now, replacing the previous one. No timer without a
+    /// refresh token, a known expiry or a window (setTimeout is the window's; nothing here
+    /// assumes Node's timers).
+    fn arm_timer(self: &Rc<Self>, not_before_ms: f64) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let mut state = self.state.borrow_mut();
+        if let Some((handle, _)) = state.timer.take() {
+            window.clear_timeout_with_handle(handle);
+        }
+        let Some(tokens) = state.tokens.as_ref() else {
+            return;
+        };
+        let (Some(expires_at), Some(_), true) = (
+            tokens.expires_at,
+            &tokens.refresh,
+            self.options.auto_refresh,
+        ) else {
+            return;
+        };
+        let stale_at_ms = (expires_at - self.options.skew_secs) * 1000.0;
+        let delay = (stale_at_ms - js_sys::Date::now() + TIMER_MARGIN_MS)
+            .max(not_before_ms)
+            .clamp(0.0, MAX_TIMER_MS);
+        let keeper: Weak<Keeper> = Rc::downgrade(self);
+        let callback = Closure::<dyn FnMut()>::new(move || {
+            let Some(keeper) = keeper.upgrade() else {
+                return;
+            };
+            // Off the timer's stack: re-arming drops this closure.
+            spawn_local(async move {
+                // Refreshes only if still stale; failures went to the hooks already.
+                let retry_in = match keeper.token_to_send().await {
+                    Ok(_) => 0.0,
+                    Err(_) => TIMER_RETRY_MS,
+                };
+                keeper.arm_timer(retry_in);
+            });
+        });
+        if let Ok(handle) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            callback.as_ref().unchecked_ref(),
+            delay as i32,
+        ) {
+            state.timer = Some((handle, callback));
+        }
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        let state = self.state.get_mut();
+        if let (Some((handle, _)), Some(window)) = (state.timer.take(), web_sys::window()) {
+            window.clear_timeout_with_handle(handle);
+        }
+        if let Some((channel, _)) = state.channel.take() {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+    }
+}
+
+/// `POST <endpoint>/twitter-revoke-token`.
+pub(crate) async fn revoke(endpoint: &str, token: &str, hint: TokenTypeHint) -> Result<(), Error> {
+    let mut url = String::from(endpoint);
+    url.push_str("/twitter-revoke-token");
+    let body = js::object(&[("token", token), ("tokenTypeHint", hint.as_str())]);
+    let reply = http::post(&url, &body).await?;
+    if reply.is_success() {
+        Ok(())
+    } else {
+        Err(Error::from_worker(
+            "revoke_failed",
+            "signed out here, but the worker could not revoke the token",
+            reply.status,
+            &reply.body,
+        ))
+    }
+}
