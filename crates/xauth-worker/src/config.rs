@@ -32,6 +32,9 @@ pub struct Config {
     /// OAuth 1.0a and app-only settings, read here but validated only by the routes that
     /// use them: they are optional, and their absence must not break the OAuth 2.0 routes.
     pub oauth1: OAuth1Vars,
+    /// `TWITTER_API_PATHS`, raw; validated by [`Config::api_paths`] when the proxy needs it,
+    /// so a bad value breaks only the proxy.
+    api_paths: Option<String>,
 }
 
 /// The raw OAuth 1.0a / app-only variables; see [`Config::consumer`] and friends.
@@ -65,6 +68,14 @@ pub enum AppCredentials {
 /// The X API v2 path prefixes the worker forwards with the app's token when no user is
 /// signed in, unless `TWITTER_PUBLIC_READ_PATHS` says otherwise.
 const DEFAULT_PUBLIC_READ_PATHS: &str = "tweets users";
+
+/// The X API v2 path prefixes the worker forwards with the caller's own bearer token,
+/// unless `TWITTER_API_PATHS` says otherwise: who signed in, users, and posts.
+const DEFAULT_API_PATHS: &str = "users/me users tweets";
+
+/// The longest bearer token the worker passes on. X's are about 100 characters; the bound
+/// only keeps junk out of X's logs.
+const MAX_BEARER_TOKEN_CHARS: usize = 4096;
 
 impl Config {
     /// Reads and validates every variable; the first problem found is reported.
@@ -122,6 +133,7 @@ impl Config {
                 return_tokens: optional(env, "TWITTER_OAUTH1_RETURN_TOKENS"),
                 public_read_paths: optional(env, "TWITTER_PUBLIC_READ_PATHS"),
             },
+            api_paths: optional(env, "TWITTER_API_PATHS"),
         })
     }
 
@@ -193,25 +205,22 @@ impl Config {
     /// `TWITTER_PUBLIC_READ_PATHS`: space-separated X API v2 path prefixes (after `/2/`)
     /// such as `tweets users`, each one or more segments of letters, digits, `_` and `-`.
     pub fn public_read_paths(&self) -> Result<Vec<&str>, ApiError> {
-        let value = self
-            .oauth1
-            .public_read_paths
-            .as_deref()
-            .unwrap_or(DEFAULT_PUBLIC_READ_PATHS);
-        value
-            .split_whitespace()
-            .map(|prefix| {
-                let prefix = prefix.trim_matches('/');
-                if is_api_path(prefix) {
-                    Ok(prefix)
-                } else {
-                    Err(ApiError::misconfigured(
-                        "TWITTER_PUBLIC_READ_PATHS",
-                        "must be space-separated X API v2 path prefixes such as `tweets users`",
-                    ))
-                }
-            })
-            .collect()
+        path_prefixes(
+            "TWITTER_PUBLIC_READ_PATHS",
+            self.oauth1
+                .public_read_paths
+                .as_deref()
+                .unwrap_or(DEFAULT_PUBLIC_READ_PATHS),
+        )
+    }
+
+    /// `TWITTER_API_PATHS`: the X API v2 path prefixes forwarded with the caller's bearer
+    /// token, written like [`Config::public_read_paths`]; default `users/me users tweets`.
+    pub fn api_paths(&self) -> Result<Vec<&str>, ApiError> {
+        path_prefixes(
+            "TWITTER_API_PATHS",
+            self.api_paths.as_deref().unwrap_or(DEFAULT_API_PATHS),
+        )
     }
 
     /// The redirect URI a request asked for, if it is one of the allowed ones; else the default.
@@ -246,9 +255,32 @@ impl Config {
 
 const MIN_CONSUMER_SECRET_LEN: usize = 16;
 
+/// Space-separated path prefixes, each [`is_api_path`] once its outer `/` are trimmed.
+fn path_prefixes<'a>(variable: &str, value: &'a str) -> Result<Vec<&'a str>, ApiError> {
+    value
+        .split_whitespace()
+        .map(|prefix| {
+            let prefix = prefix.trim_matches('/');
+            if is_api_path(prefix) {
+                Ok(prefix)
+            } else {
+                Err(ApiError::misconfigured(
+                    variable,
+                    "must be space-separated X API v2 path prefixes such as `tweets users`",
+                ))
+            }
+        })
+        .collect()
+}
+
 /// Printable ASCII without spaces: what X's keys, secrets and tokens are made of.
 fn is_token_text(value: &str) -> bool {
     value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A bearer token the worker may pass on to X: non-empty token text of sane length.
+pub fn is_bearer_token(value: &str) -> bool {
+    !value.is_empty() && value.len() <= MAX_BEARER_TOKEN_CHARS && is_token_text(value)
 }
 
 /// `segment(/segment)*`, each segment non-empty letters, digits, `_` or `-`: no `.`, `..`,

@@ -35,7 +35,10 @@ pub fn check_origin(req: &Request, config: &Config) -> Result<Caller, ApiError> 
 /// The answer to a CORS preflight for an allowed caller.
 pub fn preflight() -> worker::Result<Response> {
     let headers = Headers::new();
-    headers.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
+    headers.set(
+        "access-control-allow-methods",
+        "GET, POST, PUT, DELETE, OPTIONS",
+    )?;
     headers.set(
         "access-control-allow-headers",
         "content-type, authorization",
@@ -43,6 +46,11 @@ pub fn preflight() -> worker::Result<Response> {
     headers.set("access-control-max-age", "600")?;
     Ok(Response::empty()?.with_status(204).with_headers(headers))
 }
+
+/// The answer headers an allowed cross-origin page may read besides the CORS-safelisted
+/// ones: when to retry, and X's rate limits on forwarded calls.
+const EXPOSED_HEADERS: &str =
+    "retry-after, x-rate-limit-limit, x-rate-limit-remaining, x-rate-limit-reset";
 
 /// Headers every answer carries: CORS for allowed callers, and no caching of tokens.
 pub fn finish(mut response: Response, caller: Option<&Caller>) -> Response {
@@ -53,6 +61,7 @@ pub fn finish(mut response: Response, caller: Option<&Caller>) -> Response {
     let _ = headers.set("vary", "Origin");
     if let Some(Caller::CrossOrigin(origin)) = caller {
         let _ = headers.set("access-control-allow-origin", origin);
+        let _ = headers.set("access-control-expose-headers", EXPOSED_HEADERS);
     }
     response
 }

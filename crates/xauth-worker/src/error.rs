@@ -18,7 +18,7 @@ pub struct ApiError {
     /// Methods to list in `Allow` on a 405.
     pub allow: Option<&'static str>,
     /// More headers: a `Set-Cookie` clearing a spent OAuth 1.0a sign-in, the
-    /// `x-rate-limit-*` headers of a forwarded call's 429.
+    /// `x-rate-limit-*` headers of a forwarded call's 429 or 401, `WWW-Authenticate`.
     pub headers: Vec<(&'static str, String)>,
 }
 
@@ -57,13 +57,44 @@ impl ApiError {
         refused
     }
 
-    /// A 403 for an X API path the worker does not forward.
+    /// A 403 for an X API path the worker does not forward, whoever asks.
     pub fn path_not_allowed() -> ApiError {
         ApiError::new(
             403,
             "path_not_allowed",
-            "The worker forwards only the X API paths in TWITTER_PUBLIC_READ_PATHS without a signed-in user.",
+            "The worker forwards only the X API paths in TWITTER_API_PATHS (with the caller's bearer token) and GETs of TWITTER_PUBLIC_READ_PATHS (without one).",
         )
+    }
+
+    /// A 401 for an X API call that needs the caller's bearer token and came without one
+    /// (RFC 6750 §3: `WWW-Authenticate: Bearer`). Signing in gets one.
+    pub fn missing_token() -> ApiError {
+        let mut error = ApiError::new(
+            401,
+            "missing_token",
+            "This X API call needs the signed-in user's access token: send Authorization: Bearer <token>.",
+        );
+        error.kind = Some(ErrorKind::Reauthorize);
+        error
+            .headers
+            .push(("www-authenticate", "Bearer".to_owned()));
+        error
+    }
+
+    /// A 401 for an `Authorization` header that is not a usable bearer token (another
+    /// scheme, or no token text); nothing was sent to X (RFC 6750 §3.1).
+    pub fn invalid_token() -> ApiError {
+        let mut error = ApiError::new(
+            401,
+            "invalid_token",
+            "The Authorization header must be Bearer followed by the user's access token.",
+        );
+        error.kind = Some(ErrorKind::Reauthorize);
+        error.headers.push((
+            "www-authenticate",
+            r#"Bearer error="invalid_token""#.to_owned(),
+        ));
+        error
     }
 
     /// X answered with an error of its own code (its v1.1 bodies, app-only refusals): the

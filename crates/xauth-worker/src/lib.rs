@@ -8,8 +8,9 @@
 //! `POST /twitter-revoke-token` (OAuth 2.0); `POST /twitter-oauth1/request-token`,
 //! `POST /twitter-oauth1/access-token`, `GET /twitter-oauth1/session`,
 //! `POST /twitter-oauth1/sign-out` (OAuth 1.0a, optional configuration);
-//! `GET /twitter-api/2/<path>` (X API v2 reads with the app's token). Every other path is
-//! served from the static assets by the runtime before the worker runs.
+//! `GET|POST|PUT|DELETE /twitter-api/2/<path>` (X API v2 calls with the caller's bearer
+//! token, or public reads with the app's). Every other path is served from the static
+//! assets by the runtime before the worker runs.
 
 #![forbid(unsafe_code)]
 
@@ -68,7 +69,7 @@ async fn dispatch(
         | "/twitter-oauth1/request-token"
         | "/twitter-oauth1/access-token"
         | "/twitter-oauth1/sign-out" => "POST",
-        _ if path.starts_with(proxy::PREFIX) => "GET",
+        _ if path.starts_with(proxy::PREFIX) => proxy::METHODS,
         _ => return Err(ApiError::not_found()),
     };
     match (method, path) {
@@ -81,7 +82,11 @@ async fn dispatch(
         (Method::Post, "/twitter-oauth1/access-token") => oauth1::access_token(req, config).await,
         (Method::Get, "/twitter-oauth1/session") => oauth1::session(&req, config),
         (Method::Post, "/twitter-oauth1/sign-out") => oauth1::sign_out(&req),
-        (Method::Get, _) if path.starts_with(proxy::PREFIX) => proxy::forward(req, config).await,
+        (Method::Get | Method::Post | Method::Put | Method::Delete, _)
+            if path.starts_with(proxy::PREFIX) =>
+        {
+            proxy::forward(req, config).await
+        }
         _ => Err(ApiError::method_not_allowed(allowed)),
     }
 }

@@ -1,78 +1,167 @@
-//! `GET /twitter-api/2/<path>`: X API v2 calls forwarded by the worker, because X's API
-//! answers no browser (no CORS) and its credentials must stay here.
+//! `GET|POST|PUT|DELETE /twitter-api/2/<path>`: X API v2 calls forwarded by the worker,
+//! because X's API answers no browser (no CORS) and the app's credentials must stay here.
 //!
-//! Today a caller who is not signed in gets the app's authority (an app-only bearer token)
-//! for the public read paths of `TWITTER_PUBLIC_READ_PATHS`; every other path is a 403.
-//! [`Credential`] is where the user proxy (a later route set) adds signed-in callers.
+//! Whose authority a call carries ([`Credential`]):
+//! - The caller sent `Authorization: Bearer <token>` (the signed-in user's OAuth 2.0 access
+//!   token): the call goes to X with that token, for paths under `TWITTER_API_PATHS`
+//!   (default `users/me users tweets`); any other path is a 403 `path_not_allowed`. An
+//!   `Authorization` that is not a bearer token is a 401 `invalid_token`.
+//! - No `Authorization`: a GET of a public read path (`TWITTER_PUBLIC_READ_PATHS`) goes with
+//!   the app's bearer token; anything else under `TWITTER_API_PATHS` is a 401
+//!   `missing_token`, and the rest a 403 `path_not_allowed`.
+//!
+//! Nothing else of the caller's request reaches X: the method, the query, the token, and
+//! for writes the body (at most 64 KiB) with its `Content-Type`; never a cookie, `Origin` or
+//! any other header.
 //!
 //! X's answer is passed on when the caller can use it as data (2xx and X's API errors such
-//! as 400 and 404: X's status, JSON body and `x-rate-limit-*` headers, nothing else). When
-//! it cannot, the answer is the worker's error JSON like every other route: 401/403 (the
-//! app's token or access level is wrong: `misconfigured`), 429 (`transient`, with
-//! `Retry-After` and the rate limit headers), 5xx, non-JSON or no answer (502 `transient`).
+//! as 400, 404, and in user context 403: X's status, JSON body and `x-rate-limit-*`
+//! headers, nothing else, never X's cookies). When it cannot, the answer is the worker's
+//! error JSON like every other route: 401 (user context: the user's token is dead,
+//! `x_unauthorized`, `reauthorize`; app context: the app's token, `misconfigured`), 403 in
+//! app context (`misconfigured`), 429 (`transient`, with `Retry-After` and the rate limit
+//! headers), 5xx, non-JSON or no answer (502 `transient`).
 
 use std::cell::RefCell;
 
 use serde::Deserialize;
-use worker::{Request, Response};
+use worker::{Method, Request, Response};
 use xauth_core::{AccessToken, ErrorKind, RawTokenResponse};
 
-use crate::config::{AppCredentials, Config, Consumer};
+use crate::body::collect_at_most;
+use crate::config::{self, AppCredentials, Config, Consumer};
 use crate::error::ApiError;
-use crate::x::{self, XReply};
+use crate::x::{self, ForwardedBody, XReply};
 
 /// The route's prefix; the rest of the path is X's, after `/2/`.
 pub const PREFIX: &str = "/twitter-api/";
 const V2_PREFIX: &str = "/twitter-api/2/";
+/// The methods the route forwards, for `Allow`.
+pub const METHODS: &str = "GET, POST, PUT, DELETE";
+/// The largest request body passed on to X. X API v2 bodies are small JSON (a post's text
+/// is 280 characters; media goes to the upload endpoint, not through here).
+pub const MAX_FORWARDED_BODY_BYTES: usize = 64 * 1024;
 
 /// Whose authority a forwarded call carries.
 enum Credential {
-    /// The app's bearer token: public reads, for a caller who is not signed in.
+    /// The caller's own bearer token: the signed-in user's OAuth 2.0 access token.
+    User(AccessToken),
+    /// The app's bearer token: public reads, for a caller without a token.
     App(AppCredentials),
-    // The user proxy adds its variants here, chosen before `App`: the caller's OAuth 2.0
-    // bearer token, or the OAuth 1.0a session cookie (`cookies::CookieKeys::open_session`),
-    // signing as the user.
+    // The OAuth 1.0a session cookie (`cookies::CookieKeys::open_session`), signing as the
+    // user, would be another variant, chosen after `User` and before `App`.
 }
 
-/// `GET /twitter-api/2/<path>?<query>` -> `X_API_URL/2/<path>?<query>`.
-pub async fn forward(req: Request, config: &Config) -> Result<Response, ApiError> {
+/// `METHOD /twitter-api/2/<path>?<query>` -> `X_API_URL/2/<path>?<query>`.
+pub async fn forward(mut req: Request, config: &Config) -> Result<Response, ApiError> {
+    let method = req.method();
     let path = req
         .path()
         .strip_prefix(V2_PREFIX)
         .map(str::to_owned)
-        .filter(|path| crate::config::is_api_path(path))
+        .filter(|path| config::is_api_path(path))
         .ok_or_else(ApiError::path_not_allowed)?;
-    let credential = credential(&path, config)?;
+    let caller_token = match req.headers().get("authorization")? {
+        Some(authorization) => Some(
+            bearer_token(&authorization)
+                .map(|token| AccessToken::new(token.to_owned()))
+                .ok_or_else(ApiError::invalid_token)?,
+        ),
+        None => None,
+    };
+    let credential = credential(caller_token, &method, &path, config)?;
     let mut url = format!("{}/2/{path}", config.x_api_url);
     if let Some(query) = req.url()?.query() {
         url.push('?');
         url.push_str(query);
     }
-    let reply = match credential {
-        Credential::App(app) => call_as_app(&url, &app, config).await?,
-    };
-    answer(reply)
+    match credential {
+        Credential::User(token) => {
+            let body = forwarded_body(&mut req, &method).await?;
+            let reply =
+                x::call_with_bearer(method, &url, &token, body, config.x_timeout_ms).await?;
+            answer(reply, Context::User)
+        }
+        Credential::App(app) => answer(call_as_app(&url, &app, config).await?, Context::App),
+    }
 }
 
-/// The credential for this path and caller, or a 403.
-fn credential(path: &str, config: &Config) -> Result<Credential, ApiError> {
-    if is_public_read(path, &config.public_read_paths()?) {
-        Ok(Credential::App(config.app_credentials()?))
+/// The credential for this caller, method and path, or the refusal (see the module docs).
+fn credential(
+    caller_token: Option<AccessToken>,
+    method: &Method,
+    path: &str,
+    config: &Config,
+) -> Result<Credential, ApiError> {
+    if let Some(token) = caller_token {
+        return if is_under(path, &config.api_paths()?) {
+            Ok(Credential::User(token))
+        } else {
+            Err(ApiError::path_not_allowed())
+        };
+    }
+    if *method == Method::Get && is_public_read(path, &config.public_read_paths()?) {
+        return Ok(Credential::App(config.app_credentials()?));
+    }
+    if is_under(path, &config.api_paths()?) {
+        Err(ApiError::missing_token())
     } else {
         Err(ApiError::path_not_allowed())
     }
 }
 
-/// `path` is under one of `prefixes` (whole segments), and is not `users/me`: the app is
-/// nobody, so "me" needs a signed-in user.
-fn is_public_read(path: &str, prefixes: &[&str]) -> bool {
-    if path == "users/me" || path.starts_with("users/me/") {
-        return false;
+/// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive, RFC
+/// 6750 §2.1), if it is token text X could have issued.
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && config::is_bearer_token(token)).then_some(token)
+}
+
+/// The caller's request body for a write, bounded (413 beyond
+/// [`MAX_FORWARDED_BODY_BYTES`]), with its `Content-Type`; `None` for a GET or an empty
+/// body.
+async fn forwarded_body(
+    req: &mut Request,
+    method: &Method,
+) -> Result<Option<ForwardedBody>, ApiError> {
+    if *method == Method::Get {
+        return Ok(None);
     }
+    let declared_length = req
+        .headers()
+        .get("content-length")?
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > MAX_FORWARDED_BODY_BYTES as u64) {
+        return Err(ApiError::payload_too_large(MAX_FORWARDED_BODY_BYTES));
+    }
+    let content_type = req.headers().get("content-type")?;
+    let Ok(stream) = req.stream() else {
+        return Ok(None); // no body at all
+    };
+    let bytes = collect_at_most(stream, MAX_FORWARDED_BODY_BYTES)
+        .await?
+        .ok_or_else(|| ApiError::payload_too_large(MAX_FORWARDED_BODY_BYTES))?;
+    Ok((!bytes.is_empty()).then_some(ForwardedBody {
+        bytes,
+        content_type,
+    }))
+}
+
+/// `path` is under one of `prefixes`, matching whole segments: `users` covers `users` and
+/// `users/12`, not `usersx`.
+fn is_under(path: &str, prefixes: &[&str]) -> bool {
     prefixes.iter().any(|prefix| {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     })
+}
+
+/// `path` is under one of `prefixes` and is not `users/me`: the app is nobody, so "me"
+/// needs a signed-in user.
+fn is_public_read(path: &str, prefixes: &[&str]) -> bool {
+    let is_me = path == "users/me" || path.starts_with("users/me/");
+    !is_me && is_under(path, prefixes)
 }
 
 /// Calls X with the app's token; a cached token X no longer takes (401) is dropped and
@@ -145,17 +234,29 @@ struct Problem {
     detail: Option<String>,
 }
 
+/// Whose call X answered, for what its refusals mean.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    User,
+    App,
+}
+
 /// X's answer, passed on or turned into the worker's error (see the module docs).
-fn answer(reply: XReply) -> Result<Response, ApiError> {
-    let description = || {
-        serde_json::from_slice::<Problem>(&reply.body)
-            .ok()
-            .and_then(|p| p.detail.or(p.title))
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| format!("X answered HTTP {}.", reply.status))
-    };
-    match reply.status {
-        401 | 403 => {
+fn answer(reply: XReply, context: Context) -> Result<Response, ApiError> {
+    let description = serde_json::from_slice::<Problem>(&reply.body)
+        .ok()
+        .and_then(|p| p.detail.or(p.title))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| format!("X answered HTTP {}.", reply.status));
+    match (reply.status, context) {
+        (401, Context::User) => {
+            // The user's token is expired or revoked: refresh it or sign in again.
+            let mut refused =
+                ApiError::from_x_code(401, "x_unauthorized", description, ErrorKind::Reauthorize);
+            refused.headers = reply.rate_limit;
+            return Err(refused);
+        }
+        (401 | 403, Context::App) => {
             let error = if reply.status == 401 {
                 "x_unauthorized"
             } else {
@@ -164,25 +265,22 @@ fn answer(reply: XReply) -> Result<Response, ApiError> {
             return Err(ApiError::from_x_code(
                 reply.status,
                 error,
-                format!(
-                    "X refused the app's credentials for this call: {}",
-                    description()
-                ),
+                format!("X refused the app's credentials for this call: {description}"),
                 ErrorKind::Misconfigured,
             ));
         }
-        429 => {
+        (429, _) => {
             let mut limited = ApiError::from_x_code(
                 429,
                 "rate_limited",
                 "X's rate limit for this call is spent; see x-rate-limit-reset.".to_owned(),
                 ErrorKind::Transient,
             );
-            limited.retry_after = reply.retry_after.clone();
+            limited.retry_after = reply.retry_after;
             limited.headers = reply.rate_limit;
             return Err(limited);
         }
-        500..=599 => {
+        (500..=599, _) => {
             return Err(ApiError::upstream_unavailable(format!(
                 "X answered HTTP {}.",
                 reply.status
@@ -190,22 +288,29 @@ fn answer(reply: XReply) -> Result<Response, ApiError> {
         }
         _ => {}
     }
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body).is_err() {
-        return Err(ApiError::upstream_unavailable(
-            "X answered with something that is not JSON.",
-        ));
-    }
-    let content_type = reply
-        .content_type
-        .filter(|t| t.to_ascii_lowercase().contains("json"))
-        .unwrap_or_else(|| "application/json".to_owned());
-    let mut response = Response::builder()
-        .with_status(reply.status)
-        .with_header("content-type", &content_type)?;
+    let mut response = if reply.status == 204 {
+        // No content, by definition: nothing to check, nothing to pass on.
+        Response::empty()?.with_status(204)
+    } else {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body).is_err() {
+            return Err(ApiError::upstream_unavailable(
+                "X answered with something that is not JSON.",
+            ));
+        }
+        let content_type = reply
+            .content_type
+            .filter(|t| t.to_ascii_lowercase().contains("json"))
+            .unwrap_or_else(|| "application/json".to_owned());
+        Response::builder()
+            .with_status(reply.status)
+            .with_header("content-type", &content_type)?
+            .fixed(reply.body)
+    };
+    let headers = response.headers_mut();
     for (name, value) in &reply.rate_limit {
-        response = response.with_header(name, value)?;
+        headers.set(name, value)?;
     }
-    Ok(response.fixed(reply.body))
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -240,5 +345,36 @@ mod tests {
             assert!(!is_public_read(refused, &prefixes), "{refused}");
         }
         assert!(!is_public_read("tweets/1", &[]));
+    }
+
+    #[test]
+    fn api_paths_match_whole_segments_and_allow_me() {
+        let prefixes = ["users/me", "tweets"];
+        for allowed in ["users/me", "users/me/x", "tweets", "tweets/1/liking_users"] {
+            assert!(is_under(allowed, &prefixes), "{allowed}");
+        }
+        for refused in ["users", "users/12", "users/meet", "tweetsx", "dm_events"] {
+            assert!(!is_under(refused, &prefixes), "{refused}");
+        }
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        for (authorization, token) in [
+            ("Bearer abc.DEF-123_~+/=", Some("abc.DEF-123_~+/=")),
+            ("bearer abc", Some("abc")),
+            ("BEARER  abc ", Some("abc")),
+            ("Bearer", None),
+            ("Bearer ", None),
+            ("Bearer a b", None),
+            ("Bearer caf\u{e9}", None),
+            ("Basic YTpi", None),
+            ("Token abc", None),
+            ("abc", None),
+        ] {
+            assert_eq!(bearer_token(authorization), token, "{authorization:?}");
+        }
+        let long = format!("Bearer {}", "a".repeat(4097));
+        assert_eq!(bearer_token(&long), None);
     }
 }

@@ -1,5 +1,5 @@
-//! Talking to X: bounded calls (a POST of a form, a signed OAuth 1.0a POST, a GET with a
-//! bearer token), and turning X's answers into tokens or errors.
+//! Talking to X: bounded calls (a POST of a form, a signed OAuth 1.0a POST, an X API call
+//! with a bearer token), and turning X's answers into tokens or errors.
 
 use std::pin::pin;
 use std::time::Duration;
@@ -71,11 +71,37 @@ pub async fn get_with_bearer(
     token: &AccessToken,
     timeout_ms: u32,
 ) -> Result<XReply, ApiError> {
+    call_with_bearer(Method::Get, url, token, None, timeout_ms).await
+}
+
+/// A request body passed on to X: the caller's bytes and its `Content-Type`.
+pub struct ForwardedBody {
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+/// An X API call with a bearer token: `method url`, with `body` for writes, answers up to
+/// `MAX_X_API_BODY_BYTES`. The request carries only `accept`, `authorization` and the
+/// body's `content-type`: nothing else of the caller's request reaches X.
+pub async fn call_with_bearer(
+    method: Method,
+    url: &str,
+    token: &AccessToken,
+    body: Option<ForwardedBody>,
+    timeout_ms: u32,
+) -> Result<XReply, ApiError> {
     let headers = Headers::new();
     headers.set("accept", "application/json")?;
     headers.set("authorization", &xauth_core::bearer_authorization(token))?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
+    if let Some(body) = body {
+        if let Some(content_type) = &body.content_type {
+            headers.set("content-type", content_type)?;
+        }
+        let bytes = worker::js_sys::Uint8Array::from(body.bytes.as_slice());
+        init.with_body(Some(bytes.into()));
+    }
+    init.with_method(method).with_headers(headers);
     send(url, init, timeout_ms, MAX_X_API_BODY_BYTES).await
 }
 
