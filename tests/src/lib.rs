@@ -153,22 +153,34 @@ impl Emulator {
 
     /// The call counters: `authorize`, `authorize_decision`, `token`,
     /// `token_by_grant.{authorization_code,refresh_token,other}`, `revoke`, `users_me`,
-    /// `pkce_plain` (authorize requests with `code_challenge_method=plain`) and
-    /// `faults_served`. Faulted calls count too.
+    /// `pkce_plain` (authorize requests with `code_challenge_method=plain`), the X API's
+    /// `tweets_lookup`, `users_lookup`, `tweets_create`, `tweets_delete`,
+    /// `api_requests_with_cookie` (X API requests that carried a `Cookie` header), and
+    /// `faults_served`; plus `posts` (see [`Emulator::posts`]). Faulted calls count too.
     pub fn stats(&self) -> Value {
         let reply = self.request("GET", "/__emulator/stats", &[], "");
         reply.expect_status(200);
         reply.json()
     }
 
-    /// Zeroes the counters and drops pending faults (codes and tokens stay valid).
+    /// The posts made with `POST /2/tweets` and not deleted, oldest first: `{"id","text"}`.
+    pub fn posts(&self) -> Vec<Value> {
+        match self.stats()["posts"].take() {
+            Value::Array(posts) => posts,
+            other => panic!("the emulator's stats have no posts list: {other}"),
+        }
+    }
+
+    /// Zeroes the counters, forgets the posts and drops pending faults (codes and tokens
+    /// stay valid).
     pub fn reset(&self) {
         self.request("POST", "/__emulator/reset", &[], "")
             .expect_status(200);
     }
 
-    /// The next `count` calls to `endpoint` (`token`, `revoke`, `users_me`) fail as `mode`
-    /// says: `500`, `429` (with `Retry-After: 7`), `garbage` (200 with `<html>oops`),
+    /// The next `count` calls to `endpoint` (`token`, `revoke`, `users_me`, `tweets_create`,
+    /// `tweets_delete`, ...) fail as `mode` says: `500`, `429` (with `Retry-After: 7` and a
+    /// spent rate limit), `401`, `403`, `garbage` (200 with `<html>oops`),
     /// `close` (connection dropped) or `slow` (2 s late, then normal; see
     /// [`Emulator::inject_fault_slow`]). Faults queue in the order they are injected.
     pub fn inject_fault(&self, endpoint: &str, mode: &str, count: u32) {

@@ -547,22 +547,27 @@ fn public_reads_use_one_app_token_per_isolate() {
     assert_eq!(bad_id.status, 400, "{}", bad_id.json);
     assert_eq!(bad_id.json["title"], "Invalid Request");
 
-    // Only public reads, only GET.
+    // Only public reads, only GET: paths no token may reach are refused...
     for path in [
-        "/twitter-api/2/users/me",
         "/twitter-api/2/dm_events",
         "/twitter-api/2/tweetsx/1",
         "/twitter-api/2/",
-        "/twitter-api/2/tweets/../users/me",
         "/twitter-api/2/tweets/%2e%2e/x",
         "/twitter-api/1.1/statuses/show.json",
     ] {
         api.get(path).assert_error(403, "path_not_allowed", None);
     }
-    let post = api.post("/twitter-api/2/tweets", &json!({ "text": "hi" }));
-    post.assert_error(405, "method_not_allowed", None);
-    assert_eq!(post.header("allow"), Some("GET"));
+    // ...and "me" or a write needs the user's own token (tests/proxy.rs).
+    for answer in [
+        api.get("/twitter-api/2/users/me"),
+        api.get("/twitter-api/2/tweets/../users/me"),
+        api.post("/twitter-api/2/tweets", &json!({ "text": "hi" })),
+    ] {
+        answer.assert_error(401, "missing_token", Some("reauthorize"));
+        assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
+    }
     assert_eq!(emulator.stats()["app_token"], 1);
+    assert_eq!(emulator.stats()["users_me"], 0);
 
     // X's rate limit and failures get the error contract.
     emulator.inject_fault("tweets_lookup", "429", 1);
@@ -613,9 +618,11 @@ fn public_read_paths_and_a_configured_bearer_token() {
                 .any(|v| v.to_str().unwrap_or_default().contains(&token))
         );
     }
+    // Not a public read here, but a user's token could reach it (TWITTER_API_PATHS).
     api.get("/twitter-api/2/tweets/20")
-        .assert_error(403, "path_not_allowed", None);
+        .assert_error(401, "missing_token", Some("reauthorize"));
     assert_eq!(emulator.stats()["app_token"], 1, "only the test's own call");
+    assert_eq!(emulator.stats()["tweets_lookup"], 0);
     drop(worker);
 
     // A wrong configured token is not refetched: X's 401 is the app's misconfiguration.
