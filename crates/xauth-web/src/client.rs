@@ -128,11 +128,13 @@ impl XAuth {
         js::promise(Box::pin(async move {
             let (callback, verifier) = checked?;
             let answer = exchange(&endpoint, callback, verifier, &redirect_uri).await?;
-            Session::from_answer(&answer, &endpoint, &sessions, js_sys::Date::now())
-                .map(JsValue::from)
+            let session = Session::from_answer(&answer, &endpoint, &sessions, js_sys::Date::now())
                 .ok_or_else(|| {
-                    Error::invalid_response("the worker's token answer has no access_token").into()
-                })
+                    Error::invalid_response("the worker's token answer has no access_token")
+                })?;
+            // The app's one chance to keep the first refresh token, which it never sees.
+            session.announce().await;
+            Ok(session.into())
         }))
     }
 

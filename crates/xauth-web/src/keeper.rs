@@ -445,12 +445,7 @@ impl Keeper {
         }
         let user = self.user();
         self.options.storage.store_session(&tokens.record(&user));
-        if let Some(hook) = &self.options.on_token_update
-            && let Err(thrown) = js::call_awaited(hook, &tokens.for_app()).await
-        {
-            let error = Error::hook_failed("onTokenUpdate", &thrown).into();
-            self.notify(self.options.on_token_refresh_error.as_ref(), &error);
-        }
+        self.announce(&tokens).await;
         if self.tokens().is_none() {
             self.options.storage.forget_session_holding(tokens.grant());
             self.revoke_late(&tokens);
@@ -462,6 +457,17 @@ impl Keeper {
         );
         self.install(tokens);
         Ok(())
+    }
+
+    /// Awaits `onTokenUpdate(tokens)`; what it throws goes to `onTokenRefreshError` (the
+    /// tokens are used anyway: the ones they replace may be spent already).
+    pub(crate) async fn announce(&self, tokens: &Tokens) {
+        if let Some(hook) = &self.options.on_token_update
+            && let Err(thrown) = js::call_awaited(hook, &tokens.for_app()).await
+        {
+            let error = Error::hook_failed("onTokenUpdate", &thrown).into();
+            self.notify(self.options.on_token_refresh_error.as_ref(), &error);
+        }
     }
 
     /// Uses the tokens another tab stored (`storage: "local"`) when they are not this

@@ -119,6 +119,13 @@ impl Session {
         }
     }
 
+    /// `onTokenUpdate` with the session's first tokens, awaited.
+    pub(crate) async fn announce(&self) {
+        if let Some(tokens) = self.keeper.tokens() {
+            self.keeper.announce(&tokens).await;
+        }
+    }
+
     /// A session from the worker's token answer
     /// (`{access_token, expires_in?, expires_at?, scope?, refresh_token?, user?}`), also the
     /// shape kept in storage. `None` when it has no access token.
