@@ -39,6 +39,7 @@ use serde_json::{Value, json};
 pub use xauth_emulator::{Decision, EmulatorConfig, User};
 
 pub mod api;
+pub mod browser;
 
 /// How the test emulator is set up: [`EmulatorConfig`] with chainable setters.
 #[derive(Clone, Debug, Default)]

@@ -1,0 +1,358 @@
+//! The demo SPA (`www/`, served by the built worker in workerd) in headless Chromium,
+//! driven through chromedriver, with the emulator as X: what the browser end-to-end suites
+//! share. Needs `cargo xtask build` first.
+//!
+//! Environment: `CHROMEDRIVER` (default `/usr/bin/chromedriver`), `CHROMIUM` (default
+//! `/usr/bin/chromium`, when it exists), and the harness's `XAUTH_ROOT`.
+
+use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+use crate::{Emulator, EmulatorOptions, Worker, free_port};
+
+/// The demo app's OAuth 2.0 client at the emulator and in the worker.
+pub const CLIENT_ID: &str = "xauth-browser-client";
+/// Its secret, which no page, storage or asset may ever hold.
+pub const CLIENT_SECRET: &str = "browser-s3cret-that-must-never-leak";
+/// What the demo asks for: reading, posting, and refresh tokens.
+pub const SCOPES: &str = "tweet.read tweet.write users.read offline.access";
+/// The app's OAuth 1.0a consumer, at the emulator and in the worker.
+pub const CONSUMER_KEY: &str = "xauth-browser-consumer";
+/// The consumer's secret, which no page, storage or asset may ever hold.
+pub const CONSUMER_SECRET: &str = "browser-consumer-s3cret-never-leaks";
+
+/// How long the page may take to reach an expected state.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// X (the emulator), the worker serving the SPA, and a browser.
+pub struct Demo {
+    /// X.
+    pub x: Emulator,
+    /// The worker, which also serves the SPA.
+    pub worker: Worker,
+    /// chromedriver, which starts a Chromium per session.
+    pub browser: Chromedriver,
+}
+
+impl Demo {
+    /// The worker runs on a port chosen first, because the SPA it serves is the OAuth
+    /// callback: `TWITTER_REDIRECT_URI` and X's registered URI are its origin plus "/".
+    pub async fn start() -> Demo {
+        let port = free_port();
+        let origin = format!("http://127.0.0.1:{port}");
+        let redirect_uri = format!("{origin}/");
+        let mut options = EmulatorOptions::default()
+            .client(CLIENT_ID, Some(CLIENT_SECRET))
+            .redirect_uris(&[&redirect_uri]);
+        options.config.consumer_key = CONSUMER_KEY.to_owned();
+        options.config.consumer_secret = CONSUMER_SECRET.to_owned();
+        let x = Emulator::start(options);
+        let vars = BTreeMap::from([
+            ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+            ("TWITTER_REDIRECT_URI", redirect_uri),
+            ("TWITTER_SCOPES", SCOPES.to_owned()),
+            ("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned()),
+            ("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned()),
+            ("ALLOWED_ORIGINS", origin),
+            (
+                "X_AUTHORIZE_URL",
+                format!("{}/i/oauth2/authorize", x.base_url()),
+            ),
+            ("X_API_URL", x.base_url().to_owned()),
+        ]);
+        let worker = Worker::start_on(port, &vars);
+        let browser = Chromedriver::start();
+        Demo { x, worker, browser }
+    }
+
+    /// The SPA's address, which is also its OAuth callback.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/", self.worker.base_url())
+    }
+
+    /// A fresh browser session on the SPA, once it is ready to sign in.
+    pub async fn open(&self) -> Page<'_> {
+        let client = self.browser.session().await;
+        let page = Page { client, demo: self };
+        page.client
+            .goto(&self.redirect_uri())
+            .await
+            .expect("open the SPA");
+        page.wait_for("the Sign in button", |s| s.sign_in_ready)
+            .await;
+        page
+    }
+}
+
+/// What the tests look at on the page, read in one round trip.
+#[derive(Debug)]
+pub struct PageState {
+    /// The address bar.
+    pub url: String,
+    /// The aria-live status line.
+    pub status: String,
+    /// The error panel's text, when it is shown.
+    pub error: Option<String>,
+    /// The signed-in view is showing.
+    pub signed_in: bool,
+    /// "Sign in with X" is showing and enabled.
+    pub sign_in_ready: bool,
+    /// X's consent page (the emulator's) is showing.
+    pub consent: bool,
+}
+
+const PAGE_STATE: &str = r#"
+    const el = (id) => document.getElementById(id);
+    const shown = (id) => { const e = el(id); return !!e && e.getClientRects().length > 0; };
+    return {
+        url: location.href,
+        status: el("status")?.textContent ?? "",
+        error: shown("error") ? el("error").innerText : null,
+        signedIn: shown("signed-in"),
+        signInReady: shown("sign-in") && !el("sign-in").disabled,
+        consent: !!el("authorize") && !!el("cancel"),
+    };
+"#;
+
+/// One browser session on the SPA.
+pub struct Page<'a> {
+    /// The WebDriver session.
+    pub client: Client,
+    /// What it runs against.
+    pub demo: &'a Demo,
+}
+
+impl Page<'_> {
+    /// Ends the WebDriver session (Chromium quits); dropping the driver would kill it anyway.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+
+    /// The page's state now, or `None` while a navigation is under way.
+    pub async fn try_state(&self) -> Option<PageState> {
+        // Fails while a navigation is under way: the caller asks again.
+        let value = self.client.execute(PAGE_STATE, vec![]).await.ok()?;
+        let text = |name: &str| value[name].as_str().map(str::to_owned);
+        Some(PageState {
+            url: text("url")?,
+            status: text("status").unwrap_or_default(),
+            error: text("error"),
+            signed_in: value["signedIn"] == true,
+            sign_in_ready: value["signInReady"] == true,
+            consent: value["consent"] == true,
+        })
+    }
+
+    /// The page's state, once it can be read.
+    pub async fn state(&self) -> PageState {
+        self.wait_for("a page", |_| true).await
+    }
+
+    /// Polls the page until `done`; panics after [`PATIENCE`] with what the page, X and
+    /// the worker last showed.
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&PageState) -> bool) -> PageState {
+        let deadline = Instant::now() + PATIENCE;
+        let mut last = None;
+        loop {
+            if let Some(state) = self.try_state().await {
+                if done(&state) {
+                    return state;
+                }
+                last = Some(state);
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "waited {PATIENCE:?} for {what}; the page: {last:#?}\nX's stats: {}\nthe worker:\n{}",
+                    self.demo.x.stats(),
+                    self.demo.worker.output()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs `script` until it returns something other than null; that value.
+    pub async fn wait_until(&self, what: &str, script: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(value) = self.client.execute(script, vec![]).await
+                && !value.is_null()
+            {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "waited {PATIENCE:?} for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A real (WebDriver) click on the element with this id.
+    pub async fn click(&self, id: &str) {
+        let element = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|err| panic!("#{id}: {err}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|err| panic!("click #{id}: {err}"));
+    }
+
+    /// The visible text of the element with this id.
+    pub async fn text(&self, id: &str) -> String {
+        let element = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|err| panic!("#{id}: {err}"));
+        element
+            .text()
+            .await
+            .unwrap_or_else(|err| panic!("text of #{id}: {err}"))
+    }
+
+    /// Runs `body`, the body of an async function, in the page with `args` as its array
+    /// `args`; `Ok` with what it returned (JSON), `Err` with what it threw as
+    /// `{code, kind, name, message}` (an `XAuthError`'s fields, or a plain error's).
+    pub async fn run_async(&self, body: &str, args: Vec<Value>) -> Result<Value, Value> {
+        let script = format!(
+            r#"
+            const done = arguments[arguments.length - 1];
+            const args = Array.from(arguments).slice(0, -1);
+            (async (args) => {{ {body} }})(args).then(
+                (value) => done({{ ok: value ?? null }}),
+                (e) => done({{ err: {{
+                    code: e?.code ?? null, kind: e?.kind ?? null,
+                    name: e?.name ?? null, message: String(e?.message ?? e),
+                }} }}),
+            );
+            "#
+        );
+        let outcome = self
+            .client
+            .execute_async(&script, args)
+            .await
+            .unwrap_or_else(|err| panic!("{body}: {err}"));
+        match (outcome.get("ok"), outcome.get("err")) {
+            (Some(ok), _) => Ok(ok.clone()),
+            (_, Some(err)) => Err(err.clone()),
+            _ => panic!("{body}: the page answered {outcome}"),
+        }
+    }
+
+    /// Runs `script` (a function body) in the page; what it returns.
+    pub async fn script(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|err| panic!("{script}: {err}"))
+    }
+}
+
+/// chromedriver on a free port, in its own process group so that dropping it stops the
+/// Chromium it started too, whatever a test did.
+pub struct Chromedriver {
+    url: String,
+    child: Child,
+    profile: tempfile::TempDir,
+}
+
+impl Chromedriver {
+    /// chromedriver on a free port, listening.
+    pub fn start() -> Chromedriver {
+        let program = std::env::var_os("CHROMEDRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+        let port = free_port();
+        let profile = tempfile::Builder::new()
+            .prefix("xauth-chromium-")
+            .tempdir()
+            .expect("a temporary profile directory");
+        let child = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|err| panic!("start {}: {err}", program.display()));
+        let mut driver = Chromedriver {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            profile,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = driver.child.try_wait() {
+                panic!("{} exited ({status})", program.display());
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+
+    /// A new headless Chromium, with a fresh profile, as a WebDriver session.
+    pub async fn session(&self) -> Client {
+        let args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--hide-scrollbars".to_owned(),
+            "--window-size=900,800".to_owned(),
+            "--force-device-scale-factor=1".to_owned(),
+            format!("--user-data-dir={}", self.profile.path().display()),
+        ];
+        let mut options = json!({ "args": args });
+        let chromium = std::env::var_os("CHROMIUM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+        if chromium.exists() {
+            options["binary"] = json!(chromium);
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|err| panic!("a Chromium session at {}: {err}", self.url))
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        for signal in ["TERM", "KILL"] {
+            let _ = Command::new("kill")
+                .args(["-s", signal, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            if signal == "TERM" {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// The repository root: `XAUTH_ROOT`, else this crate's parent directory.
+pub fn root() -> PathBuf {
+    std::env::var_os("XAUTH_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+}
