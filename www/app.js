@@ -7,9 +7,14 @@
 // `handleOAuth1Callback()`, else `oauth1Session()` asks the worker, whose HttpOnly cookie
 // holds the OAuth 1.0a session (this page never sees those tokens).
 //
+// Signed in, "Who am I" and "Post a test post" call X's API through the worker's proxy
+// with `session.fetch`, which keeps the token fresh; the Activity log shows the calls and
+// every token update, refresh failure and sign-out the session's hooks report. With
+// `cargo xtask dev`'s emulator, tokens live 90 s, so a refresh comes every half minute.
+//
 // For debugging (and the browser end-to-end test), `window.xauthDemo` holds the `XAuth`
-// client, the current `Session` (or undefined) and `oauth1User` ({userId, screenName}): try `xauthDemo.session?.accessToken`
-// in the console.
+// client, the current `Session` (or undefined) and `oauth1User` ({userId, screenName}):
+// try `xauthDemo.session?.accessToken` in the console.
 
 import init, { XAuth } from "/pkg/xauth_web.js";
 
@@ -40,6 +45,10 @@ const ui = {
   expiresIn: $("expires-in"),
   scope: $("scope"),
   signOut: $("sign-out"),
+  whoAmI: $("who-am-i"),
+  postTest: $("post-test"),
+  activity: $("activity"),
+  log: $("log"),
 };
 
 const demo = { xauth: undefined, session: undefined, oauth1User: undefined, pinToken: undefined };
@@ -51,10 +60,49 @@ function say(message) {
   ui.status.textContent = message;
 }
 
+// One line in the Activity log; `bad` marks failures.
+function log(message, bad = false) {
+  const item = document.createElement("li");
+  const time = document.createElement("time");
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString();
+  item.append(time, message);
+  if (bad) item.className = "bad";
+  ui.log.append(item);
+  item.scrollIntoView({ block: "nearest" });
+}
+
+// The session's hooks: the demo only reports; a real app would persist the tokens in
+// onTokenUpdate (here localStorage already holds them when "Stay signed in" is on).
+const hooks = {
+  onTokenUpdate(tokens) {
+    const left = tokens.expiresAt ? Math.round(tokens.expiresAt - Date.now() / 1000) : "?";
+    log(`Token updated: a new access token, valid ${left} s${tokens.refreshToken ? ", and a new refresh token" : ""}.`);
+  },
+  onTokenRefreshError(error) {
+    log(`Refresh failed (${error.code}${error.kind ? `, ${error.kind}` : ""}): ${error.message}`, true);
+  },
+  onSignedOut(reason) {
+    const said = {
+      sign_out: "Signed out.",
+      signed_out_elsewhere: "Signed out in another tab.",
+      reauthorize: "X no longer accepts this session: sign in again.",
+      expired: "The session expired: sign in again.",
+    }[reason] ?? `Signed out (${reason}).`;
+    log(said, reason !== "sign_out");
+    if (reason !== "sign_out") {
+      showSignedOut();
+      say(said);
+    }
+  },
+};
+
 function showSignedOut() {
   clearInterval(countdown);
   demo.session = undefined;
   demo.oauth1User = undefined;
+  ui.activity.hidden = true;
   ui.signedIn.hidden = true;
   ui.signedOut.hidden = false;
   ui.pinForm.hidden = true;
@@ -71,6 +119,10 @@ function showSignedInOAuth1(user) {
   ui.oauth1User.textContent = said;
   ui.oauth1User.hidden = false;
   ui.oauth2Details.hidden = true;
+  // The API buttons use the OAuth 2.0 session's token.
+  ui.whoAmI.hidden = true;
+  ui.postTest.hidden = true;
+  ui.activity.hidden = true;
   ui.userName.textContent = "OAuth 1.0a";
   ui.userHandle.textContent = `@${user.screenName}`;
   ui.pinForm.hidden = true;
@@ -84,6 +136,9 @@ function showSignedIn(session) {
   demo.oauth1User = undefined;
   ui.oauth1User.hidden = true;
   ui.oauth2Details.hidden = false;
+  ui.whoAmI.hidden = false;
+  ui.postTest.hidden = false;
+  ui.activity.hidden = false;
   const user = session.user;
   ui.userName.textContent = user ? user.name : "Signed in";
   ui.userHandle.textContent = user ? `@${user.username}` : "(X did not say who)";
@@ -109,7 +164,49 @@ function tick(session) {
   const ss = String(left % 60).padStart(2, "0");
   ui.expiresIn.textContent = left > 0 ? `${mm}:${ss}` : "expired";
   ui.expiresIn.setAttribute("datetime", `PT${left}S`);
-  if (left === 0) clearInterval(countdown);
+}
+
+// "Who am I" and "Post a test post": X's API through the worker, with the session's token.
+async function callX(button, label, input, init) {
+  const session = demo.session;
+  if (!session) return;
+  button.disabled = true;
+  try {
+    const response = await session.fetch(input, init);
+    const body = await response.json().catch(() => undefined);
+    const remaining = response.headers.get("x-rate-limit-remaining");
+    const limit = remaining === null ? "" : ` (rate limit: ${remaining} left)`;
+    if (response.ok) {
+      log(`${label} → ${response.status}: ${summarize(body)}${limit}`);
+    } else {
+      const why = body?.detail ?? body?.error_description ?? body?.title ?? body?.error ?? "";
+      log(`${label} → ${response.status}: ${why}${limit}`, true);
+    }
+  } catch (error) {
+    log(`${label} failed (${error.code ?? error.name}): ${error.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function summarize(body) {
+  const data = body?.data;
+  if (data?.username) return `${data.name} (@${data.username}), id ${data.id}`;
+  if (data?.text) return `posted "${data.text}" as id ${data.id}`;
+  return JSON.stringify(body);
+}
+
+function whoAmI() {
+  return callX(ui.whoAmI, "GET /2/users/me", "/2/users/me");
+}
+
+function postTest() {
+  const text = `Hello from xauth at ${new Date().toLocaleTimeString()}`;
+  return callX(ui.postTest, "POST /2/tweets", "/2/tweets", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text }),
+  });
 }
 
 // What to do about an exchange or revoke failure, by the worker's `kind`.
@@ -179,7 +276,7 @@ function clearError() {
 
 function chosenStorage() {
   try {
-    return sessionStorage.getItem(STORAGE_CHOICE) === "memory" ? "memory" : "session";
+    return sessionStorage.getItem(STORAGE_CHOICE) === "memory" ? "memory" : "local";
   } catch {
     return "memory";
   }
@@ -187,7 +284,7 @@ function chosenStorage() {
 
 async function signIn() {
   clearError();
-  const storage = ui.remember.checked ? "session" : "memory";
+  const storage = ui.remember.checked ? "local" : "memory";
   try {
     sessionStorage.setItem(STORAGE_CHOICE, storage);
     demo.xauth.setStorage(storage);
@@ -288,15 +385,17 @@ async function signOut() {
 
 async function start() {
   await init();
-  const xauth = await XAuth.fromWorker();
+  const xauth = await XAuth.fromWorker("", hooks);
   demo.xauth = xauth;
   xauth.setStorage(chosenStorage());
-  ui.remember.checked = xauth.storage === "session";
+  ui.remember.checked = xauth.storage === "local";
   ui.signIn.addEventListener("click", signIn);
   ui.signOut.addEventListener("click", signOut);
   ui.signInOAuth1.addEventListener("click", signInOAuth1);
   ui.signInPin.addEventListener("click", startPin);
   ui.pinForm.addEventListener("submit", submitPin);
+  ui.whoAmI.addEventListener("click", whoAmI);
+  ui.postTest.addEventListener("click", postTest);
 
   if (xauth.isCallback()) {
     say("Finishing sign-in…");

@@ -130,7 +130,8 @@ fn print_banner(origin: &str, emulator_url: &str, real_x: bool) {
     } else {
         println!(
             "X: the local emulator at {emulator_url} (no {DEV_VARS}, so no real credentials): \
-             client \"{EMULATOR_CLIENT_ID}\", you sign in as @xauthdemo on its consent page."
+             client \"{EMULATOR_CLIENT_ID}\", you sign in as @xauthdemo on its consent page; \
+             its access tokens live {DEMO_ACCESS_TTL_SECS} s, so refreshes show in the demo's log."
         );
         println!(
             "   To use real X: put TWITTER_CLIENT_ID=<your app's client id> and \
@@ -176,6 +177,10 @@ fn ensure_port_free(port: u16) -> Result<()> {
     Ok(())
 }
 
+/// The emulator's access token lifetime in the demo (X's is 7200 s): with the browser's
+/// 60 s refresh skew, the demo's session refreshes every half minute, in view.
+const DEMO_ACCESS_TTL_SECS: u32 = 90;
+
 /// The emulator is built in the dev profile: it starts in seconds, and the release profile
 /// (LTO, tuned for the wasm outputs) only makes the first run slow.
 fn start_emulator(project: &Project, tools: &Tools) -> Result<Child> {
@@ -185,6 +190,7 @@ fn start_emulator(project: &Project, tools: &Tools) -> Result<Child> {
     tools
         .command(&binary)
         .args(["--port", &EMULATOR_PORT.to_string()])
+        .args(["--access-ttl", &DEMO_ACCESS_TTL_SECS.to_string()])
         .spawn()
         .context("starting xauth-emulator")
 }
