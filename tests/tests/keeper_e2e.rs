@@ -135,7 +135,9 @@ async fn fifty_concurrent_calls_on_an_expired_token_refresh_once_and_wait_for_on
         "sent before onTokenUpdate finished ({hook_end}): {with_new:?}"
     );
     assert!(
-        !sent.iter().any(|s| s["auth"] == bearer(old_token.as_str().unwrap())),
+        !sent
+            .iter()
+            .any(|s| s["auth"] == bearer(old_token.as_str().unwrap())),
         "the expired token was sent: {t}"
     );
 
@@ -163,6 +165,27 @@ async fn two_tabs_racing_on_an_expired_token_refresh_once() {
     let stats = demo.x.stats();
     assert_eq!(stats["token_by_grant"]["refresh_token"], 1, "{stats}");
     assert_eq!(stats["users_me"], 2, "{stats}");
+
+    // Signing out in one tab ends the session in the other too.
+    page.client.switch_to_window(first).await.unwrap();
+    let signed_out = try_run(&page, "await t.session.signOut(); return t.signedOut;").await;
+    assert_eq!(signed_out, Ok(json!(["sign_out"])));
+    page.client.switch_to_window(second).await.unwrap();
+    let told = page
+        .wait_until(
+            "the second tab to hear of it",
+            "return t.signedOut.length ? { reasons: t.signedOut, signedIn: t.session.signedIn } : null;",
+        )
+        .await;
+    assert_eq!(
+        told,
+        json!({ "reasons": ["signed_out_elsewhere"], "signedIn": false })
+    );
+    assert_eq!(
+        demo.x.stats()["revoke"],
+        1,
+        "revoked once, by the first tab"
+    );
 
     page.close().await;
 }

@@ -516,7 +516,8 @@ impl Keeper {
     /// tells the other tabs and the app (`onTokenRefreshError` with `error`, then
     /// `onSignedOut`). Returns the tokens it ended with, or the error to reject with.
     fn end(&self, reason: EndReason, error: Option<JsValue>) -> JsValue {
-        if let Some(tokens) = self.take_tokens() {
+        let ended = self.state.borrow_mut().tokens.take();
+        if let Some(tokens) = ended {
             self.options.storage.forget_session_holding(tokens.grant());
             if !matches!(reason, EndReason::SignedOutElsewhere) {
                 self.post(
@@ -524,6 +525,7 @@ impl Keeper {
                     None,
                 );
             }
+            self.stop();
             if let Some(error) = &error {
                 self.notify(self.options.on_token_refresh_error.as_ref(), error);
             }
@@ -539,19 +541,17 @@ impl Keeper {
         Some(tokens)
     }
 
-    fn take_tokens(&self) -> Option<Tokens> {
+    /// Stops the timer and closes the channel: an ended session has nothing to keep.
+    fn stop(&self) {
         let mut state = self.state.borrow_mut();
-        let tokens = state.tokens.take()?;
         if let (Some((handle, _)), Some(window)) = (state.timer.take(), web_sys::window()) {
             window.clear_timeout_with_handle(handle);
         }
         if let Some((channel, _)) = &state.channel {
-            // Later messages are not for an ended session; the handler itself is dropped
-            // with the keeper, never while it may be running.
+            // The handler itself is dropped with the keeper, never while it may be running.
             channel.set_onmessage(None);
             channel.close();
         }
-        Some(tokens)
     }
 
     /// Revokes the grant of tokens that arrived after sign-out.
