@@ -59,6 +59,11 @@ fn reset() {
     let storage = storage();
     storage.remove_item(PENDING_KEY).unwrap();
     storage.remove_item(SESSION_KEY).unwrap();
+    local_storage().remove_item(SESSION_KEY).unwrap();
+}
+
+fn local_storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
 }
 
 fn options(fields: &[(&str, &str)]) -> XAuthOptions {
@@ -143,6 +148,7 @@ struct Seen {
     url: String,
     method: String,
     content_type: Option<String>,
+    authorization: Option<String>,
     credentials: Option<String>,
     body: Option<JsValue>,
 }
@@ -160,11 +166,12 @@ impl FakeFetch {
             globalThis.__xauthRealFetch ??= globalThis.fetch;
             globalThis.__xauthSeen = [];
             globalThis.fetch = (url, init = {}) => {
-                const headers = init.headers || {};
+                const headers = new Headers(init.headers || {});
                 globalThis.__xauthSeen.push({
                     url: String(url),
                     method: init.method || "GET",
-                    contentType: headers["content-type"],
+                    contentType: headers.get("content-type") ?? undefined,
+                    authorization: headers.get("authorization") ?? undefined,
                     credentials: init.credentials,
                     body: init.body,
                 });
@@ -190,6 +197,7 @@ impl FakeFetch {
                 url: get_str(&request, "url").unwrap(),
                 method: get_str(&request, "method").unwrap(),
                 content_type: get_str(&request, "contentType"),
+                authorization: get_str(&request, "authorization"),
                 credentials: get_str(&request, "credentials"),
                 body: get_str(&request, "body").map(|body| parse_json(&body)),
             })
@@ -961,6 +969,220 @@ async fn a_restored_session_signs_out_too() {
     assert_eq!(session.access_token(), "");
     settle(revoked).await.unwrap();
     assert_revoke_request(&fetch, "RT-r", "refresh_token");
+}
+
+// ---- the token keeper (the refresh paths run against the real worker in keeper_e2e.rs) ----
+
+/// An object from JSON, for options that mix strings, numbers and functions.
+fn js_object(json: &str) -> Object {
+    parse_json(json).unchecked_into()
+}
+
+/// Records each call's argument in `globalThis.__xauthCalls[name]`; the function.
+fn recorder(name: &str) -> Function {
+    Function::new_with_args(
+        "value",
+        &format!(
+            "(globalThis.__xauthCalls ??= {{}}); \
+             (globalThis.__xauthCalls['{name}'] ??= []).push(value);"
+        ),
+    )
+}
+
+fn recorded(name: &str) -> Vec<JsValue> {
+    let calls = get(&js_sys::global(), "__xauthCalls");
+    if calls.is_undefined() {
+        return Vec::new();
+    }
+    let list = get(&calls, name);
+    if list.is_undefined() {
+        return Vec::new();
+    }
+    list.unchecked_into::<js_sys::Array>().iter().collect()
+}
+
+fn forget_recorded() {
+    let global: Object = js_sys::global().unchecked_into();
+    Reflect::delete_property(&global, &"__xauthCalls".into()).unwrap();
+}
+
+fn client_with_hooks(extra: &str) -> XAuth {
+    let options = js_object(&format!(
+        r#"{{"clientId":"{CLIENT_ID}","redirectUri":"{REDIRECT_URI}","scopes":"{SCOPES}",
+            "endpoint":"{ENDPOINT}","storage":"local","autoRefresh":false{extra}}}"#
+    ));
+    for hook in ["onTokenUpdate", "onTokenRefreshError", "onSignedOut"] {
+        Reflect::set(&options, &hook.into(), &recorder(hook)).unwrap();
+    }
+    XAuth::new(options.unchecked_ref()).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn session_options_are_checked() {
+    for extra in [
+        r#"{"refreshSkewSeconds":-1}"#,
+        r#"{"refreshSkewSeconds":"60"}"#,
+        r#"{"refreshOn403":"yes"}"#,
+        r#"{"autoRefresh":1}"#,
+        r#"{"onTokenUpdate":"persist"}"#,
+        r#"{"onSignedOut":{}}"#,
+        r#"{"storage":"cookie"}"#,
+    ] {
+        let options = js_object(&format!(
+            r#"{{"clientId":"{CLIENT_ID}","redirectUri":"{REDIRECT_URI}","scopes":"{SCOPES}"}}"#
+        ));
+        Object::assign(&options, &js_object(extra));
+        let error = XAuth::new(options.unchecked_ref()).unwrap_err();
+        assert_eq!(code(&error), "invalid_options", "{extra}");
+    }
+    let fine = js_object(&format!(
+        r#"{{"clientId":"{CLIENT_ID}","redirectUri":"{REDIRECT_URI}","scopes":"{SCOPES}",
+            "storage":"local","refreshSkewSeconds":0,"refreshOn403":true,"autoRefresh":false}}"#
+    ));
+    assert_eq!(XAuth::new(fine.unchecked_ref()).unwrap().storage(), "local");
+}
+
+#[wasm_bindgen_test]
+async fn the_sign_in_hands_the_first_tokens_to_on_token_update() {
+    reset();
+    forget_recorded();
+    let xauth = client_with_hooks("");
+    let state = get_str(&xauth.sign_in_url().unwrap(), "state").unwrap();
+    let _fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+    settle(xauth.handle_callback(Some(callback_url(&format!("state={state}&code=c")))))
+        .await
+        .unwrap();
+    let updates = recorded("onTokenUpdate");
+    assert_eq!(updates.len(), 1);
+    let tokens = &updates[0];
+    assert_eq!(
+        get_str(tokens, "accessToken").as_deref(),
+        Some("AT-secret-1")
+    );
+    assert_eq!(
+        get_str(tokens, "refreshToken").as_deref(),
+        Some("RT-secret-1")
+    );
+    assert_eq!(get(tokens, "expiresAt").as_f64(), Some(1_900_000_000.0));
+    assert_eq!(get_str(tokens, "scope").as_deref(), Some(SCOPES));
+    // storage "local": shared with the origin's other tabs.
+    let stored = local_storage().get_item(SESSION_KEY).unwrap().unwrap();
+    assert!(stored.contains("RT-secret-1"), "{stored}");
+}
+
+#[wasm_bindgen_test]
+async fn resume_session_takes_what_on_token_update_gave() {
+    reset();
+    forget_recorded();
+    let xauth = client_with_hooks("");
+    let error = xauth
+        .resume_session(
+            js_object(r#"{"refreshToken":"RT"}"#).into(),
+            JsValue::UNDEFINED,
+        )
+        .unwrap_err();
+    assert_eq!(code(&error), "invalid_options");
+
+    let session = xauth
+        .resume_session(
+            js_object(
+                r#"{"accessToken":"AT-kept","refreshToken":"RT-kept","expiresAt":1900000000}"#,
+            )
+            .into(),
+            js_object(r#"{"id":"42","name":"Ada","username":"ada"}"#).into(),
+        )
+        .unwrap();
+    assert!(session.signed_in());
+    assert_eq!(session.access_token(), "AT-kept");
+    assert_eq!(session.expires_at(), Some(1_900_000_000.0));
+    assert_eq!(get_str(&session.user(), "username").as_deref(), Some("ada"));
+    assert!(
+        recorded("onTokenUpdate").is_empty(),
+        "the app has these already"
+    );
+    // Restored in another tab (or after a restart) from localStorage:
+    let restored = xauth.restore_session().unwrap();
+    assert_eq!(restored.access_token(), "AT-kept");
+}
+
+#[wasm_bindgen_test]
+async fn session_fetch_refuses_what_is_not_an_x_api_call_and_sends_nothing() {
+    reset();
+    let session = client_with_hooks("")
+        .resume_session(
+            js_object(r#"{"accessToken":"AT","expiresAt":1900000000}"#).into(),
+            JsValue::UNDEFINED,
+        )
+        .unwrap();
+    let fetch = FakeFetch::answer(200, "{}");
+    for input in [
+        "https://evil.example/2/users/me",
+        "/1.1/account/verify_credentials.json",
+        "users/me",
+        "/2/tweets/../dm_events",
+    ] {
+        let error = rejection(session.fetch(input.to_owned(), JsValue::UNDEFINED)).await;
+        assert_eq!(code(&error), "invalid_request", "{input}");
+    }
+    assert!(fetch.seen().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn session_fetch_sends_the_bearer_token_to_the_proxy() {
+    reset();
+    let session = client_with_hooks("")
+        .resume_session(
+            js_object(r#"{"accessToken":"AT-send","expiresAt":1900000000}"#).into(),
+            JsValue::UNDEFINED,
+        )
+        .unwrap();
+    let fetch = FakeFetch::answer(200, r#"{"data":{}}"#);
+    let response = settle(session.fetch(
+        "https://api.x.com/2/users/me?user.fields=id".to_owned(),
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(get(&response, "status").as_f64(), Some(200.0));
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        seen[0].url,
+        format!("{ENDPOINT}/twitter-api/2/users/me?user.fields=id")
+    );
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].credentials.as_deref(), Some("omit"));
+    assert_eq!(seen[0].authorization.as_deref(), Some("Bearer AT-send"));
+}
+
+#[wasm_bindgen_test]
+async fn after_sign_out_nothing_is_sent_and_on_signed_out_is_told_once() {
+    reset();
+    forget_recorded();
+    let session = client_with_hooks("")
+        .resume_session(
+            js_object(r#"{"accessToken":"AT-out","refreshToken":"RT-out","expiresAt":1900000000}"#)
+                .into(),
+            JsValue::UNDEFINED,
+        )
+        .unwrap();
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+    settle(session.sign_out()).await.unwrap();
+    settle(session.sign_out()).await.unwrap();
+    assert!(!session.signed_in());
+    let reasons: Vec<String> = recorded("onSignedOut")
+        .iter()
+        .map(|reason| reason.as_string().unwrap())
+        .collect();
+    assert_eq!(reasons, ["sign_out"]);
+    for call in [
+        session.fetch("/2/users/me".to_owned(), JsValue::UNDEFINED),
+        session.refresh(),
+    ] {
+        assert_eq!(code(&rejection(call).await), "signed_out");
+    }
+    assert_eq!(fetch.seen().len(), 1, "only the one revocation");
+    assert_eq!(local_storage().get_item(SESSION_KEY).unwrap(), None);
 }
 
 // ---- OAuth 1.0a -------------------------------------------------------------------------
