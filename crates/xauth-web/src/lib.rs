@@ -15,6 +15,7 @@
 //! if (xauth.isCallback()) {
 //!   const session = await xauth.handleCallback();   // checks state, POST /twitter-access-token
 //!   console.log(session.user?.username, session.expiresAt);
+//!   const me = await session.fetch("/2/users/me");  // via /twitter-api/, refreshed as needed
 //!   await session.signOut();                        // POST /twitter-revoke-token
 //! } else {
 //!   xauth.signIn();                                 // off to X
@@ -24,6 +25,10 @@
 //! OAuth 1.0a goes through the worker too (`signInWithOAuth1()`, `oauth1SignInUrl()` for the
 //! PIN flow, `handleOAuth1Callback()`, `completeOAuth1Pin()`, `oauth1Session()`,
 //! `oauth1SignOut()`); its tokens stay in the worker's HttpOnly cookies.
+//!
+//! The `Session` keeps its tokens fresh (`keeper`): refreshed through the worker before
+//! expiry and once after a 401, one refresh at a time in the tab and across tabs, with the
+//! app's hooks told (`onTokenUpdate`, `onTokenRefreshError`, `onSignedOut`).
 //!
 //! Errors are `Error` objects named `XAuthError` with a stable `code`; see the crate's
 //! README for the list and for where tokens are kept.
