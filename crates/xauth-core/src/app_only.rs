@@ -46,8 +46,7 @@ pub fn process_app_token_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
+    use base64ct::{Base64, Encoding as _};
 
     #[test]
     fn request() {
@@ -70,9 +69,7 @@ mod tests {
         );
         assert!(format!("{request:?}").contains("authorization: Some([redacted])"));
         let b64 = request.authorization.unwrap();
-        let raw = STANDARD
-            .decode(b64.strip_prefix("Basic ").unwrap())
-            .unwrap();
+        let raw = Base64::decode_vec(b64.strip_prefix("Basic ").unwrap()).unwrap();
         assert_eq!(raw, b"k%3Aey:s+e%2Bc");
     }
 

@@ -1,7 +1,6 @@
 //! Small encoding helpers shared by the modules.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64ct::{Base64UrlUnpadded, Encoding as _};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Everything but RFC 3986 §2.3 unreserved characters (`ALPHA / DIGIT / "-" / "." / "_" /
@@ -30,8 +29,14 @@ pub(crate) fn push_percent_encoded_bytes(out: &mut String, value: &[u8]) {
 }
 
 /// BASE64URL without padding (RFC 7636 Appendix A, RFC 4648 §5).
-pub(crate) fn base64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+pub(crate) fn base64url(bytes: &[u8; 32]) -> String {
+    // 32 bytes are 43 characters; encoding into a buffer on the stack (rather than
+    // `encode_string`) keeps the generic encoder small in the browser wasm. The buffer
+    // always fits, so the error arm is never taken.
+    let mut buf = [0u8; 43];
+    Base64UrlUnpadded::encode(bytes, &mut buf)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 /// RFC 3986 §2.3 unreserved character.

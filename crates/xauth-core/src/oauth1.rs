@@ -188,7 +188,7 @@ pub fn sign_hmac_sha1(
     consumer_secret: &ConsumerSecret,
     token_secret: Option<&TokenSecret>,
 ) -> String {
-    use base64::Engine as _;
+    use base64ct::{Base64, Encoding as _};
     let mut key = String::new();
     push_percent_encoded(&mut key, consumer_secret.secret());
     key.push('&');
@@ -201,7 +201,7 @@ pub fn sign_hmac_sha1(
     )]
     let mut mac = Hmac::<Sha1>::new_from_slice(key.as_bytes()).expect("any key length");
     mac.update(base_string.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    Base64::encode_string(&mac.finalize().into_bytes())
 }
 
 /// The `Authorization` header value (RFC 5849 §3.5.1) for a request:

@@ -51,7 +51,7 @@ impl PkceCodeVerifier {
 
     /// The S256 challenge: `BASE64URL-NOPAD(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2).
     pub fn challenge(&self) -> PkceCodeChallenge {
-        PkceCodeChallenge(base64url(&Sha256::digest(self.secret().as_bytes())))
+        PkceCodeChallenge(base64url(&Sha256::digest(self.secret().as_bytes()).into()))
     }
 }
 

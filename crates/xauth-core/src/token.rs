@@ -2,8 +2,7 @@
 
 use core::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64ct::{Base64, Encoding as _};
 
 use crate::secrets::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, PkceCodeVerifier, RefreshToken,
@@ -91,7 +90,7 @@ pub(crate) fn basic_form_encoded(id: &str, secret: &str) -> String {
 /// `"Basic " + base64(credentials)` (RFC 7617 §2).
 pub(crate) fn basic_header(credentials: &[u8]) -> String {
     let mut header = String::from("Basic ");
-    STANDARD.encode_string(credentials, &mut header);
+    header.push_str(&Base64::encode_string(credentials));
     header
 }
 
@@ -310,7 +309,7 @@ mod tests {
 
     fn decode_basic(header: &str) -> (String, String) {
         let b64 = header.strip_prefix("Basic ").unwrap();
-        let raw = String::from_utf8(STANDARD.decode(b64).unwrap()).unwrap();
+        let raw = String::from_utf8(Base64::decode_vec(b64).unwrap()).unwrap();
         let (id, secret) = raw.split_once(':').unwrap();
         assert!(!secret.contains(':'));
         let dec = |s: &str| {
@@ -328,7 +327,7 @@ mod tests {
         let secret = ClientSecret::new("a:b+c d%e/é😀=&".into());
         let header = basic_authorization(&id(), &secret);
         let b64 = header.strip_prefix("Basic ").unwrap();
-        let raw = String::from_utf8(STANDARD.decode(b64).unwrap()).unwrap();
+        let raw = String::from_utf8(Base64::decode_vec(b64).unwrap()).unwrap();
         assert_eq!(
             raw,
             "my+id%3A%C3%BC:a%3Ab%2Bc+d%25e%2F%C3%A9%F0%9F%98%80%3D%26"
