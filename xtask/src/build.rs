@@ -58,11 +58,14 @@ fn build_web(project: &Project, tools: &Tools) -> Result<()> {
     // npm's binaryen, never a distro wasm-opt: Debian's (108) emits a module Chromium
     // rejects at instantiation (`WebAssembly.Table.set(): Argument 1 is invalid`).
     let bg_wasm = project.path(WEB_WASM);
+    // The `producers` and `target_features` sections are notes for tools; no runtime reads
+    // them. (`--converge` was measured too: fewer raw bytes, more gzip bytes.)
     cmd::run(
         tools
             .command(tools.node_bin("wasm-opt"))
             .arg("-Oz")
             .args(WASM_FEATURES)
+            .args(["--strip-producers", "--strip-target-features"])
             .arg(&bg_wasm)
             .arg("-o")
             .arg(&bg_wasm),
