@@ -194,14 +194,24 @@ impl Page<'_> {
         }
     }
 
+    /// Clicks "Sign in with X", then on X's consent page the button `decision`
+    /// ("authorize" or "cancel").
+    pub async fn sign_in_and(&self, decision: &str) {
+        self.click("sign-in").await;
+        self.wait_for("X's consent page", |s| s.consent).await;
+        self.click(decision).await;
+    }
+
+    /// Signs in through the demo and X's consent page; the signed-in view.
+    pub async fn sign_in(&self) -> PageState {
+        self.sign_in_and("authorize").await;
+        self.wait_for("the signed-in view", |s| s.signed_in).await
+    }
+
     /// A real (WebDriver) click on the element with this id.
     pub async fn click(&self, id: &str) {
-        let element = self
-            .client
-            .find(Locator::Id(id))
+        self.element(id)
             .await
-            .unwrap_or_else(|err| panic!("#{id}: {err}"));
-        element
             .click()
             .await
             .unwrap_or_else(|err| panic!("click #{id}: {err}"));
@@ -209,15 +219,18 @@ impl Page<'_> {
 
     /// The visible text of the element with this id.
     pub async fn text(&self, id: &str) -> String {
-        let element = self
-            .client
-            .find(Locator::Id(id))
+        self.element(id)
             .await
-            .unwrap_or_else(|err| panic!("#{id}: {err}"));
-        element
             .text()
             .await
             .unwrap_or_else(|err| panic!("text of #{id}: {err}"))
+    }
+
+    async fn element(&self, id: &str) -> fantoccini::elements::Element {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|err| panic!("#{id}: {err}"))
     }
 
     /// Runs `body`, the body of an async function, in the page with `args` as its array

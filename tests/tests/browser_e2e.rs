@@ -26,10 +26,7 @@ const WORKER_SUITE_SECRET: &str = "s3cret-that-must-never-leak+/:%";
 async fn sign_in_through_the_consent_page_shows_the_user() {
     let demo = Demo::start().await;
     let page = demo.open().await;
-    page.click("sign-in").await;
-    page.wait_for("X's consent page", |s| s.consent).await;
-    page.click("authorize").await;
-    let state = page.wait_for("the signed-in view", |s| s.signed_in).await;
+    let state = page.sign_in().await;
 
     assert_eq!(page.text("user-name").await, "X Demo User");
     assert_eq!(page.text("user-handle").await, "@xauthdemo");
@@ -90,9 +87,7 @@ async fn sign_in_through_the_consent_page_shows_the_user() {
 async fn cancel_on_the_consent_page_shows_access_denied() {
     let demo = Demo::start().await;
     let page = demo.open().await;
-    page.click("sign-in").await;
-    page.wait_for("X's consent page", |s| s.consent).await;
-    page.click("cancel").await;
+    page.sign_in_and("cancel").await;
     let state = page
         .wait_for("the error panel", |s| s.error.is_some())
         .await;
@@ -175,10 +170,7 @@ async fn a_failed_exchange_shows_its_kind() {
 async fn sign_out_revokes_the_token_at_x() {
     let demo = Demo::start().await;
     let page = demo.open().await;
-    page.click("sign-in").await;
-    page.wait_for("X's consent page", |s| s.consent).await;
-    page.click("authorize").await;
-    page.wait_for("the signed-in view", |s| s.signed_in).await;
+    page.sign_in().await;
 
     // `window.xauthDemo` is the demo's documented debugging handle.
     let token = page

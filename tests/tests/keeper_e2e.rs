@@ -466,10 +466,7 @@ async fn auto_refresh_runs_before_expiry_and_stops_at_sign_out() {
 async fn the_demo_calls_x_through_the_proxy_and_logs_it() {
     let demo = Demo::start().await;
     let page = demo.open().await;
-    page.click("sign-in").await;
-    page.wait_for("X's consent page", |s| s.consent).await;
-    page.click("authorize").await;
-    page.wait_for("the signed-in view", |s| s.signed_in).await;
+    page.sign_in().await;
     demo.x.reset();
 
     page.click("who-am-i").await;
