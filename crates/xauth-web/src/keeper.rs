@@ -5,12 +5,14 @@
 //! `invalid_request`, so two refreshes racing with the same token would sign the loser out.
 //! Hence:
 //! - in this tab, concurrent callers wait on the one refresh under way (`refreshing`);
-//! - across tabs, the refresh runs under the Web Lock `xauth:refresh:<endpoint>`, the tab
-//!   that refreshed hands the new tokens over on the BroadcastChannel of the same name (and
-//!   in localStorage with `storage: "local"`), and a tab that got the lock after another
-//!   one refreshed uses those tokens instead of refreshing again;
-//! - where Web Locks are missing, a tab that loses the race (X says its refresh token is
-//!   spent) waits for the winner's tokens and adopts them.
+//! - across tabs, the refresh runs under the Web Lock `xauth:refresh:<endpoint>`; the lock
+//!   holder says on the BroadcastChannel of the same name that it is refreshing the grant,
+//!   then hands the new tokens over there (and in localStorage with `storage: "local"`). A
+//!   tab that gets the lock next waits for that handover if it was announced (the lock and
+//!   the messages travel separately, and localStorage reaches other tabs late), and then
+//!   uses those tokens instead of refreshing again;
+//! - where Web Locks are missing (and in any tab whose refresh X refuses as spent), the
+//!   tab waits a moment for another tab's tokens and adopts them before it gives up.
 //!
 //! A refresh token is replaced only by its successor, and only once the worker answered it:
 //! a failed refresh keeps the old tokens and is forgotten (the next call tries again),
@@ -30,9 +32,16 @@ use crate::error::{Error, Kind};
 use crate::store::StorageKind;
 use crate::{http, js};
 
-/// How long a tab without Web Locks that lost a refresh race waits for the winner's
-/// tokens before it gives up on them: a refresh through the worker takes well under this.
-const HANDOVER_WAIT_MS: i32 = 2_000;
+/// How long a tab whose refresh X refused as spent waits for the tokens of the tab that
+/// spent it before it gives up on them: a refresh through the worker takes well under this.
+const HANDOVER_WAIT_MS: f64 = 2_000.0;
+/// How long a tab waits, once it holds the lock, for the tokens of a tab that said it was
+/// refreshing the same grant: past the worker's 10 s timeout for X, with room to spare. A
+/// holder that went away (tab closed) releases the lock without a word; then this tab
+/// refreshes itself.
+const PEER_WAIT_MS: f64 = 15_000.0;
+/// How often those waits look again.
+const POLL_MS: i32 = 25;
 /// setTimeout's largest delay (about 24.8 days); later expiries are re-armed on the way.
 const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 /// A timer fires this long after the token turns stale, so it never finds it still fresh.
@@ -228,6 +237,9 @@ struct State {
     user: JsValue,
     /// The refresh under way in this tab, which every caller waits on.
     refreshing: Option<Promise>,
+    /// Another tab said it is refreshing this grant and has not handed over yet. Messages
+    /// and the lock travel separately, so a tab can get the lock before it hears the news.
+    peer_refreshing: bool,
     /// The refresh-ahead timer (setTimeout's handle and its callback).
     timer: Option<(i32, Closure<dyn FnMut()>)>,
     /// The other tabs' news, and its handler.
@@ -252,6 +264,7 @@ impl Keeper {
                 tokens: Some(tokens),
                 user,
                 refreshing: None,
+                peer_refreshing: false,
                 timer: None,
                 channel: None,
             }),
@@ -367,6 +380,9 @@ impl Keeper {
         stale: &AccessToken,
         locked: bool,
     ) -> Result<(), JsValue> {
+        if locked {
+            self.wait_for_handover(stale, PEER_WAIT_MS, true).await;
+        }
         self.adopt_stored();
         let tokens = self.current()?;
         if tokens.access.secret() != stale.secret() {
@@ -381,14 +397,18 @@ impl Keeper {
             );
             return Err(self.end(EndReason::Expired, Some(error.into())));
         };
+        if locked {
+            self.post(
+                &js::object(&[("type", "refreshing"), ("grant", refresh.secret())]),
+                None,
+            );
+        }
         match self.request_refresh(&refresh).await {
             Ok(answer) => self.accept(&answer, &refresh).await,
             Err(error) if error.kind() == Some(Kind::Reauthorize) => {
                 // Another tab may have won a race with the same refresh token (X then says
                 // it is spent): its tokens are this session's now.
-                if !locked {
-                    js::sleep(HANDOVER_WAIT_MS).await;
-                }
+                self.wait_for_handover(stale, HANDOVER_WAIT_MS, false).await;
                 self.adopt_stored();
                 let adopted = self
                     .tokens()
@@ -399,11 +419,42 @@ impl Keeper {
                 Err(self.end(EndReason::Reauthorize, Some(error.into())))
             }
             Err(error) => {
+                self.post(
+                    &js::object(&[("type", "refresh_failed"), ("grant", refresh.secret())]),
+                    None,
+                );
                 let error = JsValue::from(error);
                 self.notify(self.options.on_token_refresh_error.as_ref(), &error);
                 Err(error)
             }
         }
+    }
+
+    /// Waits up to `max_ms` for another tab's tokens to replace `stale` (by message, or in
+    /// localStorage); with `only_if_announced`, only while a tab said it is refreshing.
+    async fn wait_for_handover(
+        self: &Rc<Self>,
+        stale: &AccessToken,
+        max_ms: f64,
+        only_if_announced: bool,
+    ) {
+        let deadline = js_sys::Date::now() + max_ms;
+        loop {
+            let (replaced, waiting) = {
+                let state = self.state.borrow();
+                let replaced = state
+                    .tokens
+                    .as_ref()
+                    .is_none_or(|now| now.access.secret() != stale.secret());
+                (replaced, !only_if_announced || state.peer_refreshing)
+            };
+            if replaced || !waiting || js_sys::Date::now() >= deadline {
+                break;
+            }
+            js::sleep(POLL_MS).await;
+            self.adopt_stored();
+        }
+        self.state.borrow_mut().peer_refreshing = false;
     }
 
     async fn request_refresh(&self, refresh: &RefreshToken) -> Result<JsValue, Error> {
@@ -496,9 +547,12 @@ impl Keeper {
         if self.tokens().is_none() {
             return;
         }
+        let mut state = self.state.borrow_mut();
+        state.peer_refreshing = false;
         if !user.is_undefined() {
-            self.state.borrow_mut().user = user.clone();
+            state.user = user.clone();
         }
+        drop(state);
         self.notify(self.options.on_token_update.as_ref(), &tokens.for_app());
         self.install(tokens);
     }
@@ -621,6 +675,12 @@ impl Keeper {
             }
             Some("signed_out") if about("grant") => {
                 self.end(EndReason::SignedOutElsewhere, None);
+            }
+            Some("refreshing") if about("grant") => {
+                self.state.borrow_mut().peer_refreshing = true;
+            }
+            Some("refresh_failed") if about("grant") => {
+                self.state.borrow_mut().peer_refreshing = false;
             }
             _ => {}
         }
