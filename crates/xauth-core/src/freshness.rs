@@ -42,15 +42,22 @@ pub fn x_api_path(input: &str) -> Option<&str> {
     let path = ["https://api.x.com/2/", "https://api.twitter.com/2/", "/2/"]
         .iter()
         .find_map(|prefix| input.strip_prefix(prefix))?;
-    let route = path.split(['?', '#']).next().unwrap_or_default();
+    // Byte-wise, like `url::split_scheme`: `str` patterns (`split`, `contains("%2e")`)
+    // would link the substring searcher and a panicking slice check into the browser wasm.
+    let bytes = path.as_bytes();
+    let route_len = bytes
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(bytes.len());
+    let route = bytes.get(..route_len)?;
     // An encoded dot or a backslash has no business in an X API path; refusing them
     // outright is simpler than deciding how each server along the way decodes them.
     let dot_segment = route
-        .split('/')
-        .any(|segment| segment == "." || segment == "..")
-        || route.to_ascii_lowercase().contains("%2e")
-        || route.contains('\\');
-    if route.is_empty() || dot_segment || path.contains('#') {
+        .split(|&b| b == b'/')
+        .any(|segment| segment == b"." || segment == b"..")
+        || route.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2e"))
+        || route.contains(&b'\\');
+    if route.is_empty() || dot_segment || bytes.contains(&b'#') {
         return None;
     }
     Some(path)
@@ -59,6 +66,38 @@ pub fn x_api_path(input: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The `str`-pattern version `x_api_path` was first written as: the reference.
+    fn x_api_path_reference(input: &str) -> Option<&str> {
+        let path = ["https://api.x.com/2/", "https://api.twitter.com/2/", "/2/"]
+            .iter()
+            .find_map(|prefix| input.strip_prefix(prefix))?;
+        let route = path.split(['?', '#']).next().unwrap_or_default();
+        let dot_segment = route
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+            || route.to_ascii_lowercase().contains("%2e")
+            || route.contains('\\');
+        if route.is_empty() || dot_segment || path.contains('#') {
+            return None;
+        }
+        Some(path)
+    }
+
+    proptest! {
+        #[test]
+        fn api_path_agrees_with_the_reference(
+            input in "(https://api\\.x\\.com/2/|https://api\\.twitter\\.com/2/|/2/|/2|https://api\\.x\\.com/)?[a-z0-9./?#%\\\\eE_=&é-]{0,24}"
+        ) {
+            prop_assert_eq!(x_api_path(&input), x_api_path_reference(&input));
+        }
+
+        #[test]
+        fn api_path_agrees_with_the_reference_on_any_text(input in "\\PC{0,40}") {
+            prop_assert_eq!(x_api_path(&input), x_api_path_reference(&input));
+        }
+    }
 
     #[test]
     fn stale_within_skew_or_after_expiry() {
