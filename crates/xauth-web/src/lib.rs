@@ -48,6 +48,12 @@
     )
 )]
 
+/// The allocator behind every `String`, `Vec` and `Box`: talc, smaller than the standard
+/// library's dlmalloc (single-threaded wasm only, which is all this crate builds for).
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod address;
 mod api;
 mod client;
