@@ -1,5 +1,7 @@
 //! The emulator over real HTTP: each test starts its own instance on 127.0.0.1:0.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -9,10 +11,8 @@ use reqwest::header::{AUTHORIZATION, LOCATION, RETRY_AFTER};
 use serde_json::{Value, json};
 use xauth_emulator::{Decision, EmulatorConfig};
 
-/// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const REDIRECT: &str = "http://127.0.0.1:8787/";
+use common::{CHALLENGE, Emu, REDIRECT, VERIFIER, assert_body, basic, start, start_default};
+
 const SCOPE: &str = "tweet.read users.read offline.access";
 
 const INVALID_CODE: &str = r#"{"error":"invalid_request","error_description":"Value passed for the authorization code was invalid."}"#;
@@ -23,35 +23,6 @@ const NO_BASIC: &str =
 
 /// Changes to the default authorize parameters: `None` removes one.
 type Overrides<'a> = &'a [(&'a str, Option<&'a str>)];
-
-struct Emu {
-    base: String,
-    http: reqwest::Client,
-    config: EmulatorConfig,
-}
-
-async fn start(config: EmulatorConfig) -> Emu {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(xauth_emulator::serve(config.clone(), listener));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Emu { base, http, config }
-}
-
-async fn start_default() -> Emu {
-    start(EmulatorConfig::default()).await
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-    )
-}
 
 /// The query parameters of a redirect's Location.
 fn location_params(response: &reqwest::Response) -> Vec<(String, String)> {
@@ -70,10 +41,6 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 impl Emu {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     fn authorize_params<'a>(
         &'a self,
         overrides: &[(&'a str, Option<&'a str>)],
@@ -119,38 +86,6 @@ impl Emu {
         param(&params, "code").expect("a code").to_string()
     }
 
-    fn client_auth(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.config.client_secret {
-            Some(secret) => request.header(AUTHORIZATION, basic(&self.config.client_id, secret)),
-            None => request,
-        }
-    }
-
-    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut form = form.to_vec();
-        if self.config.client_secret.is_none() {
-            form.push(("client_id", self.config.client_id.as_str()));
-        }
-        self.client_auth(self.http.post(self.url(path)))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn exchange(&self, code: &str, verifier: &str) -> reqwest::Response {
-        self.post_form(
-            "/2/oauth2/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", verifier),
-            ],
-        )
-        .await
-    }
-
     async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         self.post_form(
             "/2/oauth2/token",
@@ -168,47 +103,6 @@ impl Emu {
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
-
-    async fn me(&self, access_token: &str) -> reqwest::Response {
-        self.http
-            .get(self.url("/2/users/me"))
-            .bearer_auth(access_token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn stats(&self) -> Value {
-        let response = self
-            .http
-            .get(self.url("/__emulator/stats"))
-            .send()
-            .await
-            .unwrap();
-        response.json().await.unwrap()
-    }
-
-    async fn fault(&self, body: Value) {
-        let response = self
-            .http
-            .post(self.url("/__emulator/faults"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-    }
-}
-
-async fn assert_body(response: reqwest::Response, status: StatusCode, body: &str) {
-    assert_eq!(response.status(), status);
-    let text = response.text().await.unwrap();
-    let expected: Value = serde_json::from_str(body).unwrap();
-    assert_eq!(
-        serde_json::from_str::<Value>(&text).unwrap(),
-        expected,
-        "{text}"
-    );
 }
 
 #[tokio::test]
@@ -724,13 +618,7 @@ async fn expire_then_refresh() {
     assert_eq!(emu.me(fresh).await.status(), StatusCode::OK);
 
     // An empty body expires every access token.
-    let all = emu
-        .http
-        .post(emu.url("/__emulator/expire"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(all.status(), StatusCode::OK);
+    emu.expire_all().await;
     assert_eq!(emu.me(fresh).await.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -813,13 +701,7 @@ async fn reset_clears_counters_and_faults() {
     let tokens = emu.tokens().await;
     emu.fault(json!({"endpoint": "users_me", "mode": "500", "count": 5}))
         .await;
-    let reset = emu
-        .http
-        .post(emu.url("/__emulator/reset"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reset.status(), StatusCode::OK);
+    emu.reset().await;
     let stats = emu.stats().await;
     assert_eq!(stats["authorize"], 0);
     assert_eq!(stats["token"], 0);

@@ -1,75 +1,28 @@
 //! The X API v2 public reads, `GET /2/tweets/:id` and `GET /2/users/:id`, over real HTTP:
 //! who may call them, their answers, rate limit headers, counters and faults.
 
+mod common;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use xauth_emulator::EmulatorConfig;
 
-struct Emu {
-    base: String,
-    http: reqwest::Client,
-}
+use common::{Emu, assert_rate_limit_headers, send_as, start_default};
 
 impl Emu {
-    async fn start() -> Emu {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(xauth_emulator::serve(EmulatorConfig::default(), listener));
-        Emu {
-            base,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn app_token(&self) -> String {
-        let reply: Value = self
-            .http
-            .post(format!("{}/oauth2/token", self.base))
-            .basic_auth("xauth-demo-consumer", Some("xauth-demo-consumer-secret"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        reply["access_token"].as_str().unwrap().to_owned()
-    }
-
     async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn stats(&self) -> Value {
-        self.get("/__emulator/stats", None)
-            .await
-            .json()
-            .await
-            .unwrap()
+        send_as(self.http.get(self.url(path)), token).await
     }
 }
 
 #[tokio::test]
 async fn lookups_answer_the_app_token_with_rate_limit_headers() {
-    let emu = Emu::start().await;
+    let emu = start_default().await;
     let token = emu.app_token().await;
 
     let tweet = emu.get("/2/tweets/20", Some(&token)).await;
     assert_eq!(tweet.status(), StatusCode::OK);
-    let headers = tweet.headers().clone();
-    assert_eq!(headers["x-rate-limit-limit"], "900");
-    assert_eq!(headers["x-rate-limit-remaining"], "899");
-    let reset: u64 = headers["x-rate-limit-reset"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(reset > 1_700_000_000, "a Unix time: {reset}");
+    assert_rate_limit_headers(&tweet, "900");
+    assert_eq!(tweet.headers()["x-rate-limit-remaining"], "899");
     let body: Value = tweet.json().await.unwrap();
     assert_eq!(body["data"]["id"], "20");
     assert!(body["data"]["text"].as_str().is_some_and(|t| !t.is_empty()));
@@ -109,7 +62,7 @@ async fn lookups_answer_the_app_token_with_rate_limit_headers() {
 
 #[tokio::test]
 async fn lookups_refuse_anything_but_a_live_token() {
-    let emu = Emu::start().await;
+    let emu = start_default().await;
     for token in [None, Some("not-a-token")] {
         for path in ["/2/tweets/20", "/2/users/12"] {
             let refused = emu.get(path, token).await;
@@ -128,18 +81,14 @@ async fn lookups_refuse_anything_but_a_live_token() {
 
 #[tokio::test]
 async fn lookups_take_faults() {
-    let emu = Emu::start().await;
+    let emu = start_default().await;
     let token = emu.app_token().await;
     for (endpoint, path) in [
         ("tweets_lookup", "/2/tweets/1"),
         ("users_lookup", "/2/users/1"),
     ] {
-        emu.http
-            .post(format!("{}/__emulator/faults", emu.base))
-            .json(&json!({ "endpoint": endpoint, "mode": "429" }))
-            .send()
-            .await
-            .unwrap();
+        emu.fault(json!({ "endpoint": endpoint, "mode": "429" }))
+            .await;
         let limited = emu.get(path, Some(&token)).await;
         assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(limited.headers()["x-rate-limit-remaining"], "0");
@@ -150,73 +99,20 @@ async fn lookups_take_faults() {
 
 #[tokio::test]
 async fn lookups_answer_a_user_access_token_until_it_expires() {
-    let emu = Emu::start().await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("response_type", "code"),
-            ("client_id", "xauth-demo-client"),
-            ("redirect_uri", "http://127.0.0.1:8787/"),
-            ("scope", "tweet.read users.read"),
-            ("state", "s"),
-            (
-                "code_challenge",
-                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            ),
-            ("code_challenge_method", "S256"),
-            ("decision", "approve"),
-        ])
-        .finish();
-    let authorize = no_redirects
-        .get(format!("{}/i/oauth2/authorize?{query}", emu.base))
-        .send()
-        .await
-        .unwrap();
-    let location = authorize.headers()["location"].to_str().unwrap().to_owned();
-    let code = location
-        .split(['?', '&'])
-        .find_map(|pair| pair.strip_prefix("code="))
-        .unwrap()
-        .to_owned();
-    let tokens: Value = emu
-        .http
-        .post(format!("{}/2/oauth2/token", emu.base))
-        .basic_auth("xauth-demo-client", Some("xauth-demo-secret"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:8787/"),
-            (
-                "code_verifier",
-                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-            ),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let access = tokens["access_token"].as_str().unwrap();
+    let emu = start_default().await;
+    let access = emu.user_token("tweet.read users.read").await;
 
     assert_eq!(
-        emu.get("/2/tweets/7", Some(access)).await.status(),
+        emu.get("/2/tweets/7", Some(&access)).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        emu.get("/2/users/7", Some(access)).await.status(),
+        emu.get("/2/users/7", Some(&access)).await.status(),
         StatusCode::OK
     );
-    emu.http
-        .post(format!("{}/__emulator/expire", emu.base))
-        .send()
-        .await
-        .unwrap();
+    emu.expire_all().await;
     assert_eq!(
-        emu.get("/2/tweets/7", Some(access)).await.status(),
+        emu.get("/2/tweets/7", Some(&access)).await.status(),
         StatusCode::UNAUTHORIZED
     );
 }

@@ -2,6 +2,8 @@
 //! signer and verified by the emulator's own: two implementations of RFC 5849 that must
 //! agree.
 
+mod common;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
@@ -16,6 +18,8 @@ use xauth_core::{
 };
 use xauth_emulator::{Decision, EmulatorConfig};
 
+use common::{Emu, assert_body, start, start_default};
+
 /// A registered callback (the emulator ignores the query when matching).
 const CALLBACK: &str = "http://127.0.0.1:8787/?flow=oauth1";
 
@@ -25,35 +29,6 @@ const TIMESTAMP_OUT_OF_BOUNDS: &str =
     r#"{"errors":[{"code":135,"message":"Timestamp out of bounds."}]}"#;
 const BAD_AUTHENTICATION_DATA: &str =
     r#"{"errors":[{"code":215,"message":"Bad Authentication data."}]}"#;
-
-struct Emu {
-    base: String,
-    http: reqwest::Client,
-    key: ConsumerKey,
-    secret: ConsumerSecret,
-}
-
-async fn start(config: EmulatorConfig) -> Emu {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let key = ConsumerKey::new(config.consumer_key.clone());
-    let secret = ConsumerSecret::new(config.consumer_secret.clone());
-    tokio::spawn(xauth_emulator::serve(config, listener));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Emu {
-        base,
-        http,
-        key,
-        secret,
-    }
-}
-
-async fn start_default() -> Emu {
-    start(EmulatorConfig::default()).await
-}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -66,17 +41,6 @@ fn nonce() -> String {
     generate_nonce().unwrap()
 }
 
-async fn assert_body(response: reqwest::Response, status: StatusCode, body: &str) {
-    assert_eq!(response.status(), status);
-    let text = response.text().await.unwrap();
-    let expected: Value = serde_json::from_str(body).unwrap();
-    assert_eq!(
-        serde_json::from_str::<Value>(&text).unwrap(),
-        expected,
-        "{text}"
-    );
-}
-
 /// The `id="pin"` element's text on the PIN page.
 fn pin_on(html: &str) -> String {
     let (_, rest) = html.split_once(r#"id="pin">"#).expect("a PIN on the page");
@@ -84,16 +48,20 @@ fn pin_on(html: &str) -> String {
 }
 
 impl Emu {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    fn key(&self) -> ConsumerKey {
+        ConsumerKey::new(self.config.consumer_key.clone())
+    }
+
+    fn secret(&self) -> ConsumerSecret {
+        ConsumerSecret::new(self.config.consumer_secret.clone())
     }
 
     fn request_token_request(&self, callback: &str, timestamp: u64) -> SignedRequest {
         let callback = OAuth1Callback::parse(callback).unwrap();
         request_token_request(
             &self.base,
-            &self.key,
-            &self.secret,
+            &self.key(),
+            &self.secret(),
             &callback,
             &nonce(),
             timestamp,
@@ -133,8 +101,8 @@ impl Emu {
     ) -> reqwest::Response {
         let request = access_token_request(
             &self.base,
-            &self.key,
-            &self.secret,
+            &self.key(),
+            &self.secret(),
             request_token,
             verifier,
             &nonce(),
@@ -157,22 +125,7 @@ impl Emu {
         validate_oauth1_callback(location, &request_token.token).unwrap()
     }
 
-    async fn stats(&self) -> Value {
-        self.get("/__emulator/stats").await.json().await.unwrap()
-    }
-
-    async fn fault(&self, body: Value) {
-        let response = self
-            .http
-            .post(self.url("/__emulator/faults"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-    }
-
-    async fn app_token(&self, key: &str, secret: &str) -> reqwest::Response {
+    async fn app_token_as(&self, key: &str, secret: &str) -> reqwest::Response {
         let request = client_credentials_request(
             &ConsumerKey::new(key.into()),
             &ConsumerSecret::new(secret.into()),
@@ -459,7 +412,7 @@ async fn tampered_requests_are_refused() {
             url: &url,
             form_params: &[],
             oauth_params: OAuth1Params {
-                consumer_key: &emu.key,
+                consumer_key: &emu.key(),
                 token: None,
                 nonce: &nonce(),
                 timestamp: now(),
@@ -467,7 +420,7 @@ async fn tampered_requests_are_refused() {
                 verifier: None,
             },
         },
-        &emu.secret,
+        &emu.secret(),
         None,
     )
     .unwrap();
@@ -552,7 +505,7 @@ async fn request_token_needs_a_registered_callback_and_a_header() {
             url: &url,
             form_params: &[],
             oauth_params: OAuth1Params {
-                consumer_key: &emu.key,
+                consumer_key: &emu.key(),
                 token: None,
                 nonce: &nonce(),
                 timestamp: now(),
@@ -560,7 +513,7 @@ async fn request_token_needs_a_registered_callback_and_a_header() {
                 verifier: None,
             },
         },
-        &emu.secret,
+        &emu.secret(),
         None,
     )
     .unwrap();
@@ -581,14 +534,14 @@ async fn request_token_needs_a_registered_callback_and_a_header() {
 async fn app_only_token() {
     let emu = start_default().await;
     let first = emu
-        .app_token("xauth-demo-consumer", "xauth-demo-consumer-secret")
+        .app_token_as("xauth-demo-consumer", "xauth-demo-consumer-secret")
         .await;
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(first.headers()["cache-control"], "no-store");
     let raw: RawTokenResponse = first.json().await.unwrap();
     let token = process_app_token_response(raw).unwrap();
     let second = emu
-        .app_token("xauth-demo-consumer", "xauth-demo-consumer-secret")
+        .app_token_as("xauth-demo-consumer", "xauth-demo-consumer-secret")
         .await;
     let raw: RawTokenResponse = second.json().await.unwrap();
     assert_eq!(
@@ -598,7 +551,7 @@ async fn app_only_token() {
     );
 
     assert_body(
-        emu.app_token("xauth-demo-consumer", "wrong").await,
+        emu.app_token_as("xauth-demo-consumer", "wrong").await,
         StatusCode::FORBIDDEN,
         r#"{"errors":[{"code":99,"label":"authenticity_token_error","message":"Unable to verify your credentials"}]}"#,
     )
@@ -608,7 +561,7 @@ async fn app_only_token() {
         .post(emu.url("/oauth2/token"))
         .header(
             AUTHORIZATION,
-            client_credentials_request(&emu.key, &emu.secret)
+            client_credentials_request(&emu.key(), &emu.secret())
                 .authorization
                 .unwrap(),
         )
@@ -623,13 +576,7 @@ async fn app_only_token() {
     .await;
 
     // An app token names no user.
-    let me = emu
-        .http
-        .get(emu.url("/2/users/me"))
-        .bearer_auth(token.secret())
-        .send()
-        .await
-        .unwrap();
+    let me = emu.me(token.secret()).await;
     assert_eq!(me.status(), StatusCode::FORBIDDEN);
     let problem: Value = me.json().await.unwrap();
     assert_eq!(problem["title"], "Unsupported Authentication");
@@ -651,10 +598,10 @@ async fn consumer_is_configurable() {
         emu.access_token(&request_token, &verifier).await.status(),
         StatusCode::OK
     );
-    let app = emu.app_token("ck 1", "s&e:c+r%t").await;
+    let app = emu.app_token_as("ck 1", "s&e:c+r%t").await;
     assert_eq!(app.status(), StatusCode::OK);
     let default = emu
-        .app_token("xauth-demo-consumer", "xauth-demo-consumer-secret")
+        .app_token_as("xauth-demo-consumer", "xauth-demo-consumer-secret")
         .await;
     assert_eq!(default.status(), StatusCode::FORBIDDEN);
 }
@@ -682,7 +629,7 @@ async fn faults_and_stats() {
     emu.fault(json!({"endpoint": "app_token", "mode": "garbage"}))
         .await;
     let garbage = emu
-        .app_token("xauth-demo-consumer", "xauth-demo-consumer-secret")
+        .app_token_as("xauth-demo-consumer", "xauth-demo-consumer-secret")
         .await;
     assert_eq!(garbage.text().await.unwrap(), "<html>oops");
 

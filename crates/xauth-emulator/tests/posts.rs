@@ -2,104 +2,18 @@
 //! may post, X's body and duplicate rules, what every user API answer carries (rate limit
 //! headers, X's `guest_id` cookie), the posts and cookie counters, and faults.
 
+mod common;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use xauth_emulator::EmulatorConfig;
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+use common::{Emu, assert_rate_limit_headers, send_as, start_default};
+
 const WRITE_SCOPES: &str = "tweet.read tweet.write users.read";
 
-struct Emu {
-    base: String,
-    http: reqwest::Client,
-}
-
 impl Emu {
-    async fn start() -> Emu {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(xauth_emulator::serve(EmulatorConfig::default(), listener));
-        Emu {
-            base,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// A user access token for `scope`, through the consent step and the code exchange.
-    async fn user_token(&self, scope: &str) -> String {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("response_type", "code"),
-                ("client_id", "xauth-demo-client"),
-                ("redirect_uri", "http://127.0.0.1:8787/"),
-                ("scope", scope),
-                ("state", "s"),
-                ("code_challenge", CHALLENGE),
-                ("code_challenge_method", "S256"),
-                ("decision", "approve"),
-            ])
-            .finish();
-        let authorize = self
-            .http
-            .get(self.url(&format!("/i/oauth2/authorize?{query}")))
-            .send()
-            .await
-            .unwrap();
-        let location = authorize.headers()["location"].to_str().unwrap().to_owned();
-        let code = location
-            .split(['?', '&'])
-            .find_map(|pair| pair.strip_prefix("code="))
-            .unwrap()
-            .to_owned();
-        let tokens: Value = self
-            .http
-            .post(self.url("/2/oauth2/token"))
-            .basic_auth("xauth-demo-client", Some("xauth-demo-secret"))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", "http://127.0.0.1:8787/"),
-                ("code_verifier", VERIFIER),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        tokens["access_token"].as_str().unwrap().to_owned()
-    }
-
-    async fn app_token(&self) -> String {
-        let reply: Value = self
-            .http
-            .post(self.url("/oauth2/token"))
-            .basic_auth("xauth-demo-consumer", Some("xauth-demo-consumer-secret"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        reply["access_token"].as_str().unwrap().to_owned()
-    }
-
     async fn post(&self, token: Option<&str>, body: &Value) -> reqwest::Response {
-        let mut request = self.http.post(self.url("/2/tweets")).json(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.unwrap()
+        send_as(self.http.post(self.url("/2/tweets")).json(body), token).await
     }
 
     async fn delete(&self, token: &str, id: &str) -> reqwest::Response {
@@ -110,49 +24,19 @@ impl Emu {
             .await
             .unwrap()
     }
-
-    async fn stats(&self) -> Value {
-        self.http
-            .get(self.url("/__emulator/stats"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn fault(&self, endpoint: &str, mode: &str) {
-        let queued = self
-            .http
-            .post(self.url("/__emulator/faults"))
-            .json(&json!({ "endpoint": endpoint, "mode": mode }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(queued.status(), StatusCode::OK);
-    }
 }
 
 /// What X sends on its API answers: the rate limit headers and a `guest_id` cookie.
 fn assert_x_headers(response: &reqwest::Response, limit: &str) {
-    let headers = response.headers();
-    assert_eq!(headers["x-rate-limit-limit"], limit);
-    assert!(headers.contains_key("x-rate-limit-remaining"));
-    let reset: u64 = headers["x-rate-limit-reset"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(reset > 1_700_000_000, "a Unix time: {reset}");
-    let cookie = headers["set-cookie"].to_str().unwrap();
+    assert_rate_limit_headers(response, limit);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("guest_id=v1%3A"), "{cookie}");
     assert!(cookie.contains("Domain=.x.com"), "{cookie}");
 }
 
 #[tokio::test]
 async fn a_user_posts_and_deletes() {
-    let emu = Emu::start().await;
+    let emu = start_default().await;
     let token = emu.user_token(WRITE_SCOPES).await;
 
     let created = emu.post(Some(&token), &json!({ "text": "hello" })).await;
@@ -216,11 +100,7 @@ async fn a_user_posts_and_deletes() {
     assert_eq!(stats["tweets_delete"], 3);
 
     // A reset forgets the posts along with the counters.
-    emu.http
-        .post(emu.url("/__emulator/reset"))
-        .send()
-        .await
-        .unwrap();
+    emu.reset().await;
     let stats = emu.stats().await;
     assert_eq!(stats["posts"], json!([]));
     assert_eq!(stats["tweets_create"], 0);
@@ -228,7 +108,7 @@ async fn a_user_posts_and_deletes() {
 
 #[tokio::test]
 async fn posting_needs_a_live_user_token_with_the_write_scopes() {
-    let emu = Emu::start().await;
+    let emu = start_default().await;
     let app = emu.app_token().await;
     let read_only = emu.user_token("tweet.read users.read").await;
     let writer = emu.user_token(WRITE_SCOPES).await;
@@ -283,11 +163,7 @@ async fn posting_needs_a_live_user_token_with_the_write_scopes() {
     assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
 
     // An expired token is X's 401.
-    emu.http
-        .post(emu.url("/__emulator/expire"))
-        .send()
-        .await
-        .unwrap();
+    emu.expire_all().await;
     let expired = emu.post(Some(&writer), &body).await;
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
 
@@ -299,15 +175,9 @@ async fn posting_needs_a_live_user_token_with_the_write_scopes() {
 
 #[tokio::test]
 async fn users_me_sends_x_headers_and_cookies_sent_to_the_api_are_counted() {
-    let emu = Emu::start().await;
+    let emu = start_default().await;
     let token = emu.user_token(WRITE_SCOPES).await;
-    let me = emu
-        .http
-        .get(emu.url("/2/users/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let me = emu.me(&token).await;
     assert_eq!(me.status(), StatusCode::OK);
     assert_x_headers(&me, "75");
     let refused = emu.http.get(emu.url("/2/users/me")).send().await.unwrap();
@@ -342,7 +212,7 @@ async fn users_me_sends_x_headers_and_cookies_sent_to_the_api_are_counted() {
 
 #[tokio::test]
 async fn posting_takes_faults() {
-    let emu = Emu::start().await;
+    let emu = start_default().await;
     let token = emu.user_token(WRITE_SCOPES).await;
 
     for (mode, status) in [
@@ -351,7 +221,8 @@ async fn posting_takes_faults() {
         ("429", StatusCode::TOO_MANY_REQUESTS),
         ("500", StatusCode::INTERNAL_SERVER_ERROR),
     ] {
-        emu.fault("tweets_create", mode).await;
+        emu.fault(json!({ "endpoint": "tweets_create", "mode": mode }))
+            .await;
         let faulted = emu.post(Some(&token), &json!({ "text": mode })).await;
         assert_eq!(faulted.status(), status, "{mode}");
         if mode == "429" {
@@ -377,7 +248,8 @@ async fn posting_takes_faults() {
         .await
         .unwrap();
     let id = created["data"]["id"].as_str().unwrap().to_owned();
-    emu.fault("tweets_delete", "401").await;
+    emu.fault(json!({ "endpoint": "tweets_delete", "mode": "401" }))
+        .await;
     assert_eq!(
         emu.delete(&token, &id).await.status(),
         StatusCode::UNAUTHORIZED
