@@ -46,12 +46,19 @@ impl Demo {
     /// The worker runs on a port chosen first, because the SPA it serves is the OAuth
     /// callback: `TWITTER_REDIRECT_URI` and X's registered URI are its origin plus "/".
     pub async fn start() -> Demo {
+        Self::start_with(|options| options).await
+    }
+
+    /// [`Demo::start`] with X's options changed by `adjust` (e.g. a short token lifetime).
+    pub async fn start_with(adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions) -> Demo {
         let port = free_port();
         let origin = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{origin}/");
-        let mut options = EmulatorOptions::default()
-            .client(CLIENT_ID, Some(CLIENT_SECRET))
-            .redirect_uris(&[&redirect_uri]);
+        let mut options = adjust(
+            EmulatorOptions::default()
+                .client(CLIENT_ID, Some(CLIENT_SECRET))
+                .redirect_uris(&[&redirect_uri]),
+        );
         options.config.consumer_key = CONSUMER_KEY.to_owned();
         options.config.consumer_secret = CONSUMER_SECRET.to_owned();
         let x = Emulator::start(options);

@@ -464,9 +464,31 @@ async fn auto_refresh_runs_before_expiry_and_stops_at_sign_out() {
 
 #[tokio::test]
 async fn the_demo_calls_x_through_the_proxy_and_logs_it() {
-    let demo = Demo::start().await;
+    // Tokens that turn stale (60 s skew) three seconds after they are issued, as
+    // `cargo xtask dev` makes them short, so the demo's refreshes show while one watches.
+    let demo = Demo::start_with(|x| x.access_ttl(Duration::from_secs(63))).await;
     let page = demo.open().await;
     page.sign_in().await;
+    let refreshed = page
+        .wait_until(
+            "a refresh in the demo's log",
+            r#"const log = document.getElementById("log").innerText;
+               return (log.match(/Token updated/g) ?? []).length >= 2 ? log : null;"#,
+        )
+        .await;
+    assert!(
+        refreshed
+            .as_str()
+            .unwrap()
+            .contains("and a new refresh token"),
+        "{refreshed}"
+    );
+    assert!(
+        demo.x.stats()["token_by_grant"]["refresh_token"]
+            .as_u64()
+            .is_some_and(|n| n >= 1),
+        "the refresh reached X"
+    );
     demo.x.reset();
 
     page.click("who-am-i").await;
@@ -505,6 +527,7 @@ async fn the_demo_calls_x_through_the_proxy_and_logs_it() {
     let stats = demo.x.stats();
     assert_eq!(stats["users_me"], 1, "{stats}");
     assert_eq!(stats["tweets_create"], 1, "{stats}");
+    assert_eq!(stats["token_by_grant"]["authorization_code"], 0, "{stats}");
 
     page.close().await;
 }
