@@ -23,35 +23,74 @@ const USERS_ME_SCOPES: [&str; 2] = ["tweet.read", "users.read"];
 /// The scopes X requires to post or delete (X's rule: all three).
 const TWEET_WRITE_SCOPES: [&str; 3] = ["tweet.read", "tweet.write", "users.read"];
 
-/// X's per-user limits per 15-minute window, as the emulator advertises them.
-const USERS_ME_LIMIT: u32 = 75;
-const TWEETS_CREATE_LIMIT: u32 = 200;
-const TWEETS_DELETE_LIMIT: u32 = 50;
-
 /// X's answer for a tweet text it will not post twice.
 const DUPLICATE_CONTENT: &str = "You are not allowed to create a Tweet with duplicate content.";
+
+/// A user-context endpoint: what it counts, which fault queue it takes, the scopes X
+/// requires and the per-user limit per 15-minute window the emulator advertises.
+struct UserCall {
+    endpoint: Endpoint,
+    counter: fn(&mut Stats) -> &mut u64,
+    scopes: &'static [&'static str],
+    limit: u32,
+}
+
+const USERS_ME: UserCall = UserCall {
+    endpoint: Endpoint::UsersMe,
+    counter: |s| &mut s.users_me,
+    scopes: &USERS_ME_SCOPES,
+    limit: 75,
+};
+const TWEETS_CREATE: UserCall = UserCall {
+    endpoint: Endpoint::TweetsCreate,
+    counter: |s| &mut s.tweets_create,
+    scopes: &TWEET_WRITE_SCOPES,
+    limit: 200,
+};
+const TWEETS_DELETE: UserCall = UserCall {
+    endpoint: Endpoint::TweetsDelete,
+    counter: |s| &mut s.tweets_delete,
+    scopes: &TWEET_WRITE_SCOPES,
+    limit: 50,
+};
+
+impl UserCall {
+    /// Counts the call, serves a queued fault, applies X's user-context rules, and only
+    /// then asks `answer`; every answer but a fault gets X's headers.
+    async fn answer(
+        &self,
+        shared: &Shared,
+        close: Option<Extension<CloseConnection>>,
+        headers: &HeaderMap,
+        answer: impl FnOnce() -> Response,
+    ) -> Response {
+        let calls = match count_call(shared, self.endpoint, self.counter, close).await {
+            Ok(calls) => calls,
+            Err(faulted) => return faulted,
+        };
+        let mut response = match user_context(shared, headers, self.scopes) {
+            Err(refused) => refused,
+            Ok(()) => answer(),
+        };
+        add_x_headers(&mut response, self.limit, calls);
+        response
+    }
+}
 
 pub(crate) async fn users_me(
     State(shared): State<Arc<Shared>>,
     close: Option<Extension<CloseConnection>>,
     headers: HeaderMap,
 ) -> Response {
-    let calls = match count_call(&shared, Endpoint::UsersMe, |s| &mut s.users_me, close).await {
-        Ok(calls) => calls,
-        Err(faulted) => return faulted,
-    };
-    let mut response = match user_context(&shared, &headers, &USERS_ME_SCOPES) {
-        Err(refused) => refused,
-        Ok(()) => {
+    USERS_ME
+        .answer(&shared, close, &headers, || {
             let user = &shared.config.user;
             json_response(
                 StatusCode::OK,
                 json!({ "data": { "id": user.id, "name": user.name, "username": user.username } }),
             )
-        }
-    };
-    add_x_headers(&mut response, USERS_ME_LIMIT, calls);
-    response
+        })
+        .await
 }
 
 /// `POST /2/tweets` `{"text": "..."}` as the user: 201 `{"data":{"id","text",
@@ -64,23 +103,11 @@ pub(crate) async fn create_tweet(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let calls = match count_call(
-        &shared,
-        Endpoint::TweetsCreate,
-        |s| &mut s.tweets_create,
-        close,
-    )
-    .await
-    {
-        Ok(calls) => calls,
-        Err(faulted) => return faulted,
-    };
-    let mut response = match user_context(&shared, &headers, &TWEET_WRITE_SCOPES) {
-        Err(refused) => refused,
-        Ok(()) => post_text(&shared, &headers, &body),
-    };
-    add_x_headers(&mut response, TWEETS_CREATE_LIMIT, calls);
-    response
+    TWEETS_CREATE
+        .answer(&shared, close, &headers, || {
+            post_text(&shared, &headers, &body)
+        })
+        .await
 }
 
 /// The answer to an authorized `POST /2/tweets`.
@@ -125,39 +152,30 @@ pub(crate) async fn delete_tweet(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let calls = match count_call(
-        &shared,
-        Endpoint::TweetsDelete,
-        |s| &mut s.tweets_delete,
-        close,
-    )
-    .await
-    {
-        Ok(calls) => calls,
-        Err(faulted) => return faulted,
-    };
-    let mut response = match user_context(&shared, &headers, &TWEET_WRITE_SCOPES) {
-        Err(refused) => refused,
-        Ok(()) if !is_x_id(&id) => invalid_id(&id),
-        Ok(()) => {
-            let mut store = shared.store();
-            let before = store.posts.len();
-            store.posts.retain(|post| post.id != id);
-            let deleted = store.posts.len() != before;
-            drop(store);
-            if deleted {
-                json_response(StatusCode::OK, json!({ "data": { "deleted": true } }))
-            } else {
-                problem(
-                    StatusCode::NOT_FOUND,
-                    "Not Found Error",
-                    &format!("Could not find tweet with id: [{id}]."),
-                )
-            }
-        }
-    };
-    add_x_headers(&mut response, TWEETS_DELETE_LIMIT, calls);
-    response
+    TWEETS_DELETE
+        .answer(&shared, close, &headers, || delete_post(&shared, &id))
+        .await
+}
+
+/// The answer to an authorized `DELETE /2/tweets/:id`.
+fn delete_post(shared: &Shared, id: &str) -> Response {
+    if !is_x_id(id) {
+        return invalid_id(id);
+    }
+    let mut store = shared.store();
+    let before = store.posts.len();
+    store.posts.retain(|post| post.id != id);
+    let deleted = store.posts.len() != before;
+    drop(store);
+    if deleted {
+        json_response(StatusCode::OK, json!({ "data": { "deleted": true } }))
+    } else {
+        problem(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            &format!("Could not find tweet with id: [{id}]."),
+        )
+    }
 }
 
 /// Counts a call to `endpoint` and serves its injected fault if one is queued
