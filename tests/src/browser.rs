@@ -201,12 +201,27 @@ impl Page<'_> {
         }
     }
 
+    /// Clicks the sign-in button `button` ("sign-in", "sign-in-oauth1") and waits for X's
+    /// consent page.
+    pub async fn open_consent(&self, button: &str) {
+        self.click(button).await;
+        self.wait_for("X's consent page", |s| s.consent).await;
+    }
+
     /// Clicks "Sign in with X", then on X's consent page the button `decision`
     /// ("authorize" or "cancel").
     pub async fn sign_in_and(&self, decision: &str) {
-        self.click("sign-in").await;
-        self.wait_for("X's consent page", |s| s.consent).await;
+        self.open_consent("sign-in").await;
         self.click(decision).await;
+    }
+
+    /// Waits for the error panel; the page and the panel's text in lower case.
+    pub async fn wait_for_error(&self) -> (PageState, String) {
+        let state = self
+            .wait_for("the error panel", |s| s.error.is_some())
+            .await;
+        let error = state.error.as_deref().unwrap_or_default().to_lowercase();
+        (state, error)
     }
 
     /// Signs in through the demo and X's consent page; the signed-in view.

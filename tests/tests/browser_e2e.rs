@@ -88,11 +88,8 @@ async fn cancel_on_the_consent_page_shows_access_denied() {
     let demo = Demo::start().await;
     let page = demo.open().await;
     page.sign_in_and("cancel").await;
-    let state = page
-        .wait_for("the error panel", |s| s.error.is_some())
-        .await;
+    let (state, error) = page.wait_for_error().await;
 
-    let error = state.error.as_deref().unwrap_or_default().to_lowercase();
     assert!(error.contains("access denied"), "error: {error}");
     assert!(state.sign_in_ready, "Sign in is offered again: {state:?}");
     assert!(!state.signed_in);
@@ -110,8 +107,7 @@ async fn cancel_on_the_consent_page_shows_access_denied() {
 async fn a_tampered_state_is_refused_before_any_exchange() {
     let demo = Demo::start().await;
     let page = demo.open().await;
-    page.click("sign-in").await;
-    page.wait_for("X's consent page", |s| s.consent).await;
+    page.open_consent("sign-in").await;
 
     // The page's own authorize link, approved at X: a genuine callback for this tab's
     // sign-in, whose state is then swapped, as a forged or mixed-up callback would be.
@@ -125,10 +121,8 @@ async fn a_tampered_state_is_refused_before_any_exchange() {
         .await
         .expect("load the forged callback");
 
-    let shown = page
-        .wait_for("the error panel", |s| s.error.is_some())
-        .await;
-    let error = shown.error.as_deref().unwrap_or_default().to_lowercase();
+    let (shown, error) = page.wait_for_error().await;
+
     assert!(error.contains("state mismatch"), "error: {error}");
     assert!(!shown.signed_in);
     assert_eq!(
@@ -145,15 +139,12 @@ async fn a_tampered_state_is_refused_before_any_exchange() {
 async fn a_failed_exchange_shows_its_kind() {
     let demo = Demo::start().await;
     let page = demo.open().await;
-    page.click("sign-in").await;
-    page.wait_for("X's consent page", |s| s.consent).await;
+    page.open_consent("sign-in").await;
     demo.x.inject_fault("token", "500", 1);
     page.click("authorize").await;
 
-    let shown = page
-        .wait_for("the error panel", |s| s.error.is_some())
-        .await;
-    let error = shown.error.as_deref().unwrap_or_default().to_lowercase();
+    let (shown, error) = page.wait_for_error().await;
+
     assert!(error.contains("exchange failed"), "error: {error}");
     assert!(
         error.contains("transient"),
@@ -213,9 +204,7 @@ async fn sign_out_revokes_the_token_at_x() {
 async fn oauth1_sign_in_through_the_consent_page_shows_the_user() {
     let demo = Demo::start().await;
     let page = demo.open().await;
-    page.click("sign-in-oauth1").await;
-    page.wait_for("X's OAuth 1.0a consent page", |s| s.consent)
-        .await;
+    page.open_consent("sign-in-oauth1").await;
     assert!(
         page.state().await.url.contains("/oauth/authenticate"),
         "the Sign in with X link"
@@ -331,15 +320,10 @@ async fn oauth1_pin_flow_signs_in_with_the_pin_x_shows() {
 async fn oauth1_cancel_on_the_consent_page_shows_access_denied() {
     let demo = Demo::start().await;
     let page = demo.open().await;
-    page.click("sign-in-oauth1").await;
-    page.wait_for("X's OAuth 1.0a consent page", |s| s.consent)
-        .await;
+    page.open_consent("sign-in-oauth1").await;
     page.click("cancel").await;
-    let state = page
-        .wait_for("the error panel", |s| s.error.is_some())
-        .await;
+    let (state, error) = page.wait_for_error().await;
 
-    let error = state.error.as_deref().unwrap_or_default().to_lowercase();
     assert!(error.contains("access denied"), "error: {error}");
     assert!(state.sign_in_ready, "Sign in is offered again: {state:?}");
     assert!(!state.signed_in);
