@@ -5,7 +5,6 @@
 //! Environment: `CHROMEDRIVER` (default `/usr/bin/chromedriver`), `CHROMIUM` (default
 //! `/usr/bin/chromium`, when it exists), and the harness's `XAUTH_ROOT`.
 
-use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -16,7 +15,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use crate::{Emulator, EmulatorOptions, Worker, free_port};
+use crate::{Emulator, EmulatorOptions, Worker, free_port, worker_vars};
 
 /// The demo app's OAuth 2.0 client at the emulator and in the worker.
 pub const CLIENT_ID: &str = "xauth-browser-client";
@@ -62,20 +61,15 @@ impl Demo {
         options.config.consumer_key = CONSUMER_KEY.to_owned();
         options.config.consumer_secret = CONSUMER_SECRET.to_owned();
         let x = Emulator::start(options);
-        let vars = BTreeMap::from([
-            ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
-            ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-            ("TWITTER_REDIRECT_URI", redirect_uri),
-            ("TWITTER_SCOPES", SCOPES.to_owned()),
-            ("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned()),
-            ("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned()),
-            ("ALLOWED_ORIGINS", origin),
-            (
-                "X_AUTHORIZE_URL",
-                format!("{}/i/oauth2/authorize", x.base_url()),
-            ),
-            ("X_API_URL", x.base_url().to_owned()),
-        ]);
+        let mut vars = worker_vars(
+            x.base_url(),
+            (CLIENT_ID, CLIENT_SECRET),
+            &redirect_uri,
+            SCOPES,
+        );
+        vars.insert("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned());
+        vars.insert("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned());
+        vars.insert("ALLOWED_ORIGINS", origin);
         let worker = Worker::start_on(port, &vars);
         let browser = Chromedriver::start();
         Demo { x, worker, browser }

@@ -303,6 +303,28 @@ impl Drop for Emulator {
     }
 }
 
+/// The worker variables that make the X at `x_base_url` (an emulator) X for the OAuth 2.0
+/// client `client_id`/`client_secret`, with its space-separated callbacks and scopes;
+/// suites add what they test (origins, consumer, timeouts).
+pub fn worker_vars(
+    x_base_url: &str,
+    (client_id, client_secret): (&str, &str),
+    redirect_uris: &str,
+    scopes: &str,
+) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("TWITTER_CLIENT_ID", client_id.to_owned()),
+        ("TWITTER_CLIENT_SECRET", client_secret.to_owned()),
+        ("TWITTER_REDIRECT_URI", redirect_uris.to_owned()),
+        ("TWITTER_SCOPES", scopes.to_owned()),
+        (
+            "X_AUTHORIZE_URL",
+            format!("{x_base_url}/i/oauth2/authorize"),
+        ),
+        ("X_API_URL", x_base_url.to_owned()),
+    ])
+}
+
 /// A port on 127.0.0.1 that nothing listens on (bound, then released), for "X is
 /// down" tests.
 pub fn closed_port() -> u16 {

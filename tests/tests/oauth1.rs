@@ -40,20 +40,16 @@ fn emulator() -> Emulator {
 
 /// The worker's variables for an emulator at `x_api_url`; tests change what they need.
 fn worker_vars(x_api_url: &str) -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
-        ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
-        ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-        (
-            "TWITTER_REDIRECT_URI",
-            format!("{CALLBACK} {OTHER_CALLBACK}"),
-        ),
-        ("TWITTER_SCOPES", "tweet.read users.read".to_owned()),
-        ("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned()),
-        ("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned()),
-        ("X_AUTHORIZE_URL", format!("{x_api_url}/i/oauth2/authorize")),
-        ("X_API_URL", x_api_url.to_owned()),
-        ("X_TIMEOUT_MS", "2000".to_owned()),
-    ])
+    let mut vars = xauth_tests::worker_vars(
+        x_api_url,
+        (CLIENT_ID, CLIENT_SECRET),
+        &format!("{CALLBACK} {OTHER_CALLBACK}"),
+        "tweet.read users.read",
+    );
+    vars.insert("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned());
+    vars.insert("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned());
+    vars.insert("X_TIMEOUT_MS", "2000".to_owned());
+    vars
 }
 
 /// A checking client that fails on any of the test secrets in any answer.

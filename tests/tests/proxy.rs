@@ -36,19 +36,15 @@ fn emulator() -> Emulator {
 /// The worker's variables for an emulator: OAuth 2.0 only (no consumer: the user proxy
 /// does not need the app's token), default `TWITTER_API_PATHS`.
 fn worker_vars(emulator: &Emulator) -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
-        ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
-        ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-        ("TWITTER_REDIRECT_URI", REDIRECT_URI.to_owned()),
-        ("TWITTER_SCOPES", SCOPES.to_owned()),
-        ("ALLOWED_ORIGINS", ALLOWED_ORIGIN.to_owned()),
-        (
-            "X_AUTHORIZE_URL",
-            format!("{}/i/oauth2/authorize", emulator.base_url()),
-        ),
-        ("X_API_URL", emulator.base_url().to_owned()),
-        ("X_TIMEOUT_MS", "2000".to_owned()),
-    ])
+    let mut vars = xauth_tests::worker_vars(
+        emulator.base_url(),
+        (CLIENT_ID, CLIENT_SECRET),
+        REDIRECT_URI,
+        SCOPES,
+    );
+    vars.insert("ALLOWED_ORIGINS", ALLOWED_ORIGIN.to_owned());
+    vars.insert("X_TIMEOUT_MS", "2000".to_owned());
+    vars
 }
 
 /// Signs in at the emulator and through the worker; returns the user's access token.

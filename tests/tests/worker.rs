@@ -27,22 +27,15 @@ fn confidential_emulator() -> Emulator {
 
 /// The worker's variables for a given emulator; tests change what they need.
 fn worker_vars(emulator: &Emulator) -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
-        ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
-        ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-        (
-            "TWITTER_REDIRECT_URI",
-            format!("{REDIRECT_URI} {OTHER_REDIRECT_URI}"),
-        ),
-        ("TWITTER_SCOPES", SCOPES.to_owned()),
-        ("ALLOWED_ORIGINS", ALLOWED_ORIGIN.to_owned()),
-        (
-            "X_AUTHORIZE_URL",
-            format!("{}/i/oauth2/authorize", emulator.base_url()),
-        ),
-        ("X_API_URL", emulator.base_url().to_owned()),
-        ("X_TIMEOUT_MS", "2000".to_owned()),
-    ])
+    let mut vars = xauth_tests::worker_vars(
+        emulator.base_url(),
+        (CLIENT_ID, CLIENT_SECRET),
+        &format!("{REDIRECT_URI} {OTHER_REDIRECT_URI}"),
+        SCOPES,
+    );
+    vars.insert("ALLOWED_ORIGINS", ALLOWED_ORIGIN.to_owned());
+    vars.insert("X_TIMEOUT_MS", "2000".to_owned());
+    vars
 }
 
 /// Signs in at the emulator (approve) and exchanges the code through the worker.
