@@ -274,6 +274,14 @@ impl Keeper {
         keeper
     }
 
+    /// The name of the Web Lock and the BroadcastChannel by which this origin's tabs
+    /// refresh one worker's sessions together.
+    fn coordination_name(&self) -> String {
+        let mut name = String::from("xauth:refresh:");
+        name.push_str(&self.endpoint);
+        name
+    }
+
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -360,11 +368,9 @@ impl Keeper {
         };
         let keeper = Rc::clone(self);
         let stale = stale.clone();
-        let mut name = String::from("xauth:refresh:");
-        name.push_str(&self.endpoint);
         js::with_lock(
             &locks,
-            &name,
+            &self.coordination_name(),
             Box::pin(async move {
                 keeper.refresh_once(&stale, true).await?;
                 Ok(JsValue::UNDEFINED)
@@ -611,14 +617,9 @@ impl Keeper {
     /// Revokes the grant of tokens that arrived after sign-out.
     fn revoke_late(&self, tokens: &Tokens) {
         let endpoint = self.endpoint.clone();
-        let token = tokens.grant().to_owned();
-        let hint = if tokens.refresh.is_some() {
-            TokenTypeHint::RefreshToken
-        } else {
-            TokenTypeHint::AccessToken
-        };
+        let tokens = tokens.clone();
         spawn_local(async move {
-            let _ = revoke(&endpoint, &token, hint).await;
+            let _ = revoke(&endpoint, &tokens).await;
         });
     }
 
@@ -645,9 +646,7 @@ impl Keeper {
     /// Opens the channel to the origin's other tabs (none where BroadcastChannel is
     /// missing: each tab then keeps its session alone).
     fn listen(self: &Rc<Self>) {
-        let mut name = String::from("xauth:refresh:");
-        name.push_str(&self.endpoint);
-        let Ok(channel) = BroadcastChannel::new(&name) else {
+        let Ok(channel) = BroadcastChannel::new(&self.coordination_name()) else {
             return;
         };
         let keeper = Rc::downgrade(self);
@@ -749,11 +748,17 @@ impl Drop for Keeper {
     }
 }
 
-/// `POST <endpoint>/twitter-revoke-token`.
-pub(crate) async fn revoke(endpoint: &str, token: &str, hint: TokenTypeHint) -> Result<(), Error> {
+/// `POST <endpoint>/twitter-revoke-token` for the grant of `tokens`: its refresh token if
+/// any (X then revokes the access token with it), else its access token.
+pub(crate) async fn revoke(endpoint: &str, tokens: &Tokens) -> Result<(), Error> {
+    let hint = if tokens.refresh.is_some() {
+        TokenTypeHint::RefreshToken
+    } else {
+        TokenTypeHint::AccessToken
+    };
     let mut url = String::from(endpoint);
     url.push_str("/twitter-revoke-token");
-    let body = js::object(&[("token", token), ("tokenTypeHint", hint.as_str())]);
+    let body = js::object(&[("token", tokens.grant()), ("tokenTypeHint", hint.as_str())]);
     let reply = http::post(&url, &body).await?;
     if reply.is_success() {
         Ok(())

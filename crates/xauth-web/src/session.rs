@@ -5,7 +5,6 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use xauth_core::TokenTypeHint;
 
 use crate::keeper::{self, Keeper, KeeperOptions, Tokens};
 use crate::{api, js};
@@ -86,12 +85,7 @@ impl Session {
         let endpoint = self.keeper.endpoint().to_owned();
         js::promise(Box::pin(async move {
             if let Some(tokens) = ended {
-                // X revokes the access token with its refresh token.
-                let (token, hint) = match &tokens.refresh {
-                    Some(refresh) => (refresh.secret(), TokenTypeHint::RefreshToken),
-                    None => (tokens.access.secret(), TokenTypeHint::AccessToken),
-                };
-                keeper::revoke(&endpoint, token, hint).await?;
+                keeper::revoke(&endpoint, &tokens).await?;
             }
             Ok(JsValue::UNDEFINED)
         }))
