@@ -59,8 +59,8 @@ impl Call {
         } else {
             Request::new_with_str_and_init(&url, init.unchecked_ref())?
         };
-        let has_body = !js::get(init, "body").is_undefined() && !js::get(init, "body").is_null();
-        let body = if has_body {
+        let body = js::get(init, "body");
+        let body = if !body.is_undefined() && !body.is_null() {
             let buffered = JsFuture::from(request.array_buffer()?).await?;
             Some(buffered.unchecked_into())
         } else {

@@ -601,7 +601,8 @@ impl Keeper {
         Some(tokens)
     }
 
-    /// Stops the timer and closes the channel: an ended session has nothing to keep.
+    /// Stops the timer and closes the channel: an ended (or dropped) session has nothing
+    /// to keep.
     fn stop(&self) {
         let mut state = self.state.borrow_mut();
         if let (Some((handle, _)), Some(window)) = (state.timer.take(), web_sys::window()) {
@@ -737,14 +738,7 @@ impl Keeper {
 
 impl Drop for Keeper {
     fn drop(&mut self) {
-        let state = self.state.get_mut();
-        if let (Some((handle, _)), Some(window)) = (state.timer.take(), web_sys::window()) {
-            window.clear_timeout_with_handle(handle);
-        }
-        if let Some((channel, _)) = state.channel.take() {
-            channel.set_onmessage(None);
-            channel.close();
-        }
+        self.stop();
     }
 }
 
