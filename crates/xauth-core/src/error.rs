@@ -39,6 +39,16 @@ impl ErrorKind {
             Self::Transient => "transient",
         }
     }
+
+    /// The kind [`ErrorKind::as_str`] names; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "reauthorize" => Some(Self::Reauthorize),
+            "misconfigured" => Some(Self::Misconfigured),
+            "transient" => Some(Self::Transient),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for ErrorKind {
@@ -335,5 +345,13 @@ mod tests {
         );
         assert_eq!(t.description.as_deref(), Some("connection refused"));
         assert_eq!(ErrorKind::Misconfigured.as_str(), "misconfigured");
+        for kind in [
+            ErrorKind::Reauthorize,
+            ErrorKind::Misconfigured,
+            ErrorKind::Transient,
+        ] {
+            assert_eq!(ErrorKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ErrorKind::parse("Transient"), None);
     }
 }
