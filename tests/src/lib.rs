@@ -200,6 +200,43 @@ impl Emulator {
             .expect_status(200);
     }
 
+    /// The OAuth 2.0 tokens X would take now: (live access tokens, unspent refresh tokens).
+    pub fn tokens(&self) -> (Vec<String>, Vec<String>) {
+        let reply = self.request("GET", "/__emulator/tokens", &[], "");
+        reply.expect_status(200);
+        let json = reply.json();
+        let list = |name: &str| -> Vec<String> {
+            json[name]
+                .as_array()
+                .unwrap_or_else(|| panic!("no {name} list: {json}"))
+                .iter()
+                .map(|token| token.as_str().expect("a token string").to_owned())
+                .collect()
+        };
+        (list("access"), list("refresh"))
+    }
+
+    /// Redeems `refresh_token` at X's token endpoint as the client `client_id`/`secret`
+    /// (someone else holding the same grant would), spending it; the new tokens' JSON.
+    pub fn refresh_as(&self, (client_id, secret): (&str, &str), refresh_token: &str) -> Value {
+        let basic = basic_credentials(client_id, secret);
+        let body = form_query(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ]);
+        let reply = self.request(
+            "POST",
+            "/2/oauth2/token",
+            &[
+                ("Authorization", &format!("Basic {basic}")),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &body,
+        );
+        reply.expect_status(200);
+        reply.json()
+    }
+
     /// Expires one access token now (refresh tokens stay valid).
     pub fn expire_access_token(&self, access_token: &str) {
         let body = json!({ "access_token": access_token }).to_string();
@@ -409,6 +446,13 @@ fn http_request(
     })
 }
 
+/// `base64(urlencode(id) ":" urlencode(secret))`, RFC 6749 §2.3.1.
+fn basic_credentials(id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    let plain = format!("{}:{}", percent_encode(id), percent_encode(secret));
+    base64::engine::general_purpose::STANDARD.encode(plain)
+}
+
 fn form_query(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
@@ -469,6 +513,8 @@ fn percent_decode(value: &str) -> String {
 /// `XAUTH_WRANGLER_LOG_LEVEL` (default `log`, so tests can read what the worker logged).
 pub struct Worker {
     base_url: String,
+    /// Where wrangler keeps the Durable Objects' storage (`--persist-to`).
+    state_dir: PathBuf,
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -501,7 +547,21 @@ impl Worker {
     {
         let root = root();
         let config = built_worker_config(&root);
-        Worker::launch(&root, config, port, vars)
+        Worker::launch(&root, config, port, vars, None)
+    }
+
+    /// [`Worker::start_on`] with its Durable Objects' storage in `state_dir` (wrangler's
+    /// `--persist-to`), which outlives the worker: a worker started later on the same
+    /// directory finds what this one stored, as a redeployed worker would.
+    pub fn start_persisting<I, K, V>(port: u16, vars: I, state_dir: &Path) -> Worker
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let root = root();
+        let config = built_worker_config(&root);
+        Worker::launch(&root, config, port, vars, Some(state_dir))
     }
 
     /// Runs a given worker script (an ES module) instead of the built worker, with no
@@ -519,10 +579,16 @@ impl Worker {
         config.insert("name".into(), "xauth-harness-test".into());
         config.insert("main".into(), script.display().to_string().into());
         config.insert("compatibility_date".into(), "2025-09-01".into());
-        Worker::launch(&root, config, free_port(), vars)
+        Worker::launch(&root, config, free_port(), vars, None)
     }
 
-    fn launch<I, K, V>(root: &Path, config: toml::Table, port: u16, vars: I) -> Worker
+    fn launch<I, K, V>(
+        root: &Path,
+        config: toml::Table,
+        port: u16,
+        vars: I,
+        state_dir: Option<&Path>,
+    ) -> Worker
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -560,7 +626,7 @@ impl Worker {
             .args(["--inspector-port", "0"])
             .args(["--log-level", &log_level])
             .arg("--persist-to")
-            .arg(dir.path().join("state"))
+            .arg(state_dir.map_or_else(|| dir.path().join("state"), Path::to_path_buf))
             .arg("--show-interactive-dev-session=false")
             .current_dir(dir.path())
             .env("PATH", path_with_node(root))
@@ -578,6 +644,7 @@ impl Worker {
             .unwrap_or_else(|err| panic!("start {}: {err}", wrangler.display()));
         let mut worker = Worker {
             base_url: format!("http://127.0.0.1:{port}"),
+            state_dir: state_dir.map_or_else(|| dir.path().join("state"), Path::to_path_buf),
             child,
             dir,
         };
@@ -610,6 +677,11 @@ impl Worker {
     /// `http://127.0.0.1:<port>`, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Where the worker's Durable Objects keep their storage on disk.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
     }
 
     /// What wrangler and the worker printed so far (stdout, then stderr).

@@ -110,3 +110,25 @@ pub(crate) async fn expire(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
     };
     json_response(StatusCode::OK, json!({ "expired": expired }))
 }
+
+/// `GET /__emulator/tokens`: the OAuth 2.0 tokens X would take now: `{"access": [...],
+/// "refresh": [...]}` (live access tokens, unspent refresh tokens, each sorted). Tests use
+/// it to look for tokens where none may be (a page, a response, storage on disk) and to
+/// act as someone else holding the same grant.
+pub(crate) async fn tokens(State(shared): State<Arc<Shared>>) -> Response {
+    let store = shared.store();
+    let now = Instant::now();
+    let mut access: Vec<&String> = store
+        .access
+        .iter()
+        .filter(|(_, access)| now < access.expires)
+        .map(|(token, _)| token)
+        .collect();
+    let mut refresh: Vec<&String> = store.refresh.keys().collect();
+    access.sort();
+    refresh.sort();
+    json_response(
+        StatusCode::OK,
+        json!({ "access": access, "refresh": refresh }),
+    )
+}

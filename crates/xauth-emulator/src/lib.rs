@@ -221,6 +221,7 @@ impl fmt::Debug for EmulatorConfig {
 /// | `POST /__emulator/reset` | zero the counters, forget the posts, drop pending faults |
 /// | `POST /__emulator/faults` | `{"endpoint","mode","count","delay_ms"}` |
 /// | `POST /__emulator/expire` | `{"access_token"?}`: expire one or all access tokens now |
+/// | `GET /__emulator/tokens` | `{"access": [...], "refresh": [...]}`: the live OAuth 2.0 tokens |
 pub fn router(config: EmulatorConfig) -> Router {
     let shared = Arc::new(store::Shared::new(config));
     Router::new()
@@ -244,6 +245,7 @@ pub fn router(config: EmulatorConfig) -> Router {
         .route("/__emulator/reset", post(control::reset))
         .route("/__emulator/faults", post(control::faults))
         .route("/__emulator/expire", post(control::expire))
+        .route("/__emulator/tokens", get(control::tokens))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
