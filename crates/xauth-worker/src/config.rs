@@ -5,11 +5,12 @@
 
 use worker::Env;
 use xauth_core::{
-    AccessToken, AuthorizeEndpoint, ClientId, ClientSecret, ConsumerKey, ConsumerSecret,
-    RedirectUri, Scopes,
+    AccessToken, AuthorizeEndpoint, ClientAuth, ClientId, ClientSecret, ConsumerKey,
+    ConsumerSecret, RedirectUri, Scope, Scopes,
 };
 
 use crate::error::ApiError;
+use crate::vault_key::{VaultKey, VaultKeys};
 
 /// How long the worker waits for X before answering 502, unless `X_TIMEOUT_MS` says otherwise.
 const DEFAULT_X_TIMEOUT_MS: u32 = 10_000;
@@ -35,6 +36,28 @@ pub struct Config {
     /// `TWITTER_API_PATHS`, raw; validated by [`Config::api_paths`] when the proxy needs it,
     /// so a bad value breaks only the proxy.
     api_paths: Option<String>,
+    /// `XAUTH_TOKEN_CUSTODY`: who keeps the user's tokens.
+    pub custody: Custody,
+    /// `XAUTH_VAULT_KEY` and `XAUTH_VAULT_KEY_PREVIOUS`; always there in worker custody.
+    vault_keys: Option<VaultKeys>,
+}
+
+/// Who keeps a signed-in user's tokens (`XAUTH_TOKEN_CUSTODY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Custody {
+    /// The page does (the default, the SvelteKit split): the worker answers X's tokens.
+    Browser,
+    /// The worker does, in one Durable Object per user; the page holds a session cookie.
+    Worker,
+}
+
+impl Custody {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Custody::Browser => "browser",
+            Custody::Worker => "worker",
+        }
+    }
 }
 
 /// The raw OAuth 1.0a / app-only variables; see [`Config::consumer`] and friends.
@@ -117,6 +140,30 @@ impl Config {
                 })?,
             None => DEFAULT_X_TIMEOUT_MS,
         };
+        let custody = match optional(env, "XAUTH_TOKEN_CUSTODY")
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("" | "browser") => Custody::Browser,
+            Some("worker") => Custody::Worker,
+            Some(_) => {
+                return Err(ApiError::misconfigured(
+                    "XAUTH_TOKEN_CUSTODY",
+                    "must be browser or worker",
+                ));
+            }
+        };
+        let vault_keys = vault_keys(env, custody)?;
+        // Worker custody stores each grant in its user's object: it must learn who signed
+        // in, and X's users/me needs both scopes.
+        if custody == Custody::Worker
+            && !(scopes.contains(Scope::UsersRead) && scopes.contains(Scope::TweetRead))
+        {
+            return Err(ApiError::misconfigured(
+                "TWITTER_SCOPES",
+                "must include users.read and tweet.read in worker custody (the worker asks X who signed in)",
+            ));
+        }
         Ok(Config {
             client_id: ClientId::new(client_id),
             client_secret,
@@ -134,7 +181,31 @@ impl Config {
                 public_read_paths: optional(env, "TWITTER_PUBLIC_READ_PATHS"),
             },
             api_paths: optional(env, "TWITTER_API_PATHS"),
+            custody,
+            vault_keys,
         })
+    }
+
+    /// The vault keys, or a 500 naming `XAUTH_VAULT_KEY` (set in worker custody, optional
+    /// otherwise).
+    pub fn vault_keys(&self) -> Result<&VaultKeys, ApiError> {
+        self.vault_keys
+            .as_ref()
+            .ok_or_else(|| ApiError::misconfigured("XAUTH_VAULT_KEY", "is missing"))
+    }
+
+    /// How the worker authenticates to X's token endpoint: Basic with the client secret,
+    /// or as a public client.
+    pub fn client_auth(&self) -> ClientAuth<'_> {
+        match &self.client_secret {
+            Some(secret) => ClientAuth::Confidential {
+                id: &self.client_id,
+                secret,
+            },
+            None => ClientAuth::Public {
+                id: &self.client_id,
+            },
+        }
     }
 
     /// The consumer key and secret, or a 500 naming the one that is missing or invalid.
@@ -293,6 +364,28 @@ pub fn is_api_path(path: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         })
+}
+
+/// `XAUTH_VAULT_KEY` (required in worker custody) and `XAUTH_VAULT_KEY_PREVIOUS`: 32
+/// random bytes each, base64. A malformed one is a 500 naming it, never a weak key.
+fn vault_keys(env: &Env, custody: Custody) -> Result<Option<VaultKeys>, ApiError> {
+    const HOW: &str = "must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)";
+    let key = |name: &'static str| -> Result<Option<VaultKey>, ApiError> {
+        optional(env, name)
+            .filter(|value| !value.trim().is_empty())
+            .map(|value| VaultKey::parse(&value).ok_or_else(|| ApiError::misconfigured(name, HOW)))
+            .transpose()
+    };
+    let current = key("XAUTH_VAULT_KEY")?;
+    let previous = key("XAUTH_VAULT_KEY_PREVIOUS")?;
+    match (current, custody) {
+        (Some(current), _) => Ok(Some(VaultKeys::new(current, previous))),
+        (None, Custody::Worker) => Err(ApiError::misconfigured(
+            "XAUTH_VAULT_KEY",
+            &format!("is missing (worker custody needs it): it {HOW}"),
+        )),
+        (None, Custody::Browser) => Ok(None),
+    }
 }
 
 /// A `[vars]` value or a secret: both are plain strings in the worker's environment.

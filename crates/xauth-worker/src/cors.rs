@@ -6,7 +6,7 @@
 
 use worker::{Headers, Request, Response};
 
-use crate::config::Config;
+use crate::config::{Config, Custody};
 use crate::error::ApiError;
 
 /// Who is calling, as far as CORS is concerned.
@@ -41,7 +41,7 @@ pub fn preflight() -> worker::Result<Response> {
     )?;
     headers.set(
         "access-control-allow-headers",
-        "content-type, authorization",
+        "content-type, authorization, x-xauth",
     )?;
     headers.set("access-control-max-age", "600")?;
     Ok(Response::empty()?.with_status(204).with_headers(headers))
@@ -52,16 +52,21 @@ pub fn preflight() -> worker::Result<Response> {
 const EXPOSED_HEADERS: &str =
     "retry-after, x-rate-limit-limit, x-rate-limit-remaining, x-rate-limit-reset";
 
-/// Headers every answer carries: CORS for allowed callers, and no caching of tokens.
-pub fn finish(mut response: Response, caller: Option<&Caller>) -> Response {
+/// Headers every answer carries: CORS for allowed callers, and no caching of tokens. In
+/// worker custody an allowed cross-origin page (same site, since the cookie is
+/// `SameSite=Strict`) may send the session cookie: `Access-Control-Allow-Credentials`.
+pub fn finish(mut response: Response, caller: Option<&(Caller, Custody)>) -> Response {
     let headers = response.headers_mut();
     // Setting a valid header name and value on a mutable response cannot fail.
     let _ = headers.set("cache-control", "no-store");
     let _ = headers.set("x-content-type-options", "nosniff");
     let _ = headers.set("vary", "Origin");
-    if let Some(Caller::CrossOrigin(origin)) = caller {
+    if let Some((Caller::CrossOrigin(origin), custody)) = caller {
         let _ = headers.set("access-control-allow-origin", origin);
         let _ = headers.set("access-control-expose-headers", EXPOSED_HEADERS);
+        if *custody == Custody::Worker {
+            let _ = headers.set("access-control-allow-credentials", "true");
+        }
     }
     response
 }

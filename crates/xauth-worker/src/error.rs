@@ -7,7 +7,7 @@ use serde::Serialize;
 use xauth_core::{ErrorKind, XError};
 
 /// An error answer: HTTP status, a stable `error` code, a human description.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: u16,
     pub error: String,
@@ -156,6 +156,69 @@ impl ApiError {
             "origin_not_allowed",
             "This origin is not in the worker's ALLOWED_ORIGINS.",
         )
+    }
+
+    /// X said yes (2xx) to a token request but its answer cannot be used: whatever it
+    /// issued is lost. Distinct from [`ApiError::upstream_unavailable`] because X may have
+    /// spent the code or the refresh token that was sent.
+    pub fn token_answer_unusable(reason: &str) -> ApiError {
+        let mut error = ApiError::new(
+            502,
+            "x_token_unusable",
+            format!("X accepted the request but its token answer was unusable ({reason})."),
+        );
+        error.kind = Some(ErrorKind::Transient);
+        error
+    }
+
+    /// A 401 for a cookie-authenticated request without a live session (no cookie, or one
+    /// that is forged, expired, signed out or whose grant X ended): sign in again.
+    pub fn no_session() -> ApiError {
+        let mut error = ApiError::new(
+            401,
+            "no_session",
+            "There is no signed-in session: sign in with X again.",
+        );
+        error.kind = Some(ErrorKind::Reauthorize);
+        error
+    }
+
+    /// A 403 for a cookie-authenticated request that lacks `X-XAuth: 1` or comes from an
+    /// origin outside the allowlist: what a cross-site forgery looks like.
+    pub fn csrf() -> ApiError {
+        ApiError::new(
+            403,
+            "csrf",
+            "Requests with the session cookie must carry the header X-XAuth: 1 and come from this site or ALLOWED_ORIGINS.",
+        )
+    }
+
+    /// A 400 for a sign-in over plain http to a host that is not loopback: the session
+    /// cookie would travel in the clear.
+    pub fn https_required() -> ApiError {
+        ApiError::new(
+            400,
+            "https_required",
+            "Worker custody sets its session cookie over https only (or plain http on 127.0.0.1 / localhost).",
+        )
+    }
+
+    /// The error a user's Durable Object answered, rebuilt from its JSON; anything else
+    /// from it is the worker's own failure.
+    pub fn from_wire(status: u16, body: &[u8], retry_after: Option<String>) -> ApiError {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            error: String,
+            error_description: String,
+            kind: Option<String>,
+        }
+        let Ok(wire) = serde_json::from_slice::<Wire>(body) else {
+            return ApiError::internal("The user's vault answered something unexpected.");
+        };
+        let mut error = ApiError::new(status, &wire.error, wire.error_description);
+        error.kind = wire.kind.as_deref().and_then(ErrorKind::parse);
+        error.retry_after = retry_after;
+        error
     }
 
     /// X could not be used: unreachable, too slow, 5xx or an answer that is not X's.

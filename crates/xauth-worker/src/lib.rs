@@ -2,10 +2,13 @@
 //!
 //! It holds the client secret and does what a browser cannot: the Basic-authenticated code
 //! exchange, refresh and revoke against X's token endpoints (which answer no CORS request).
-//! It does not store OAuth 2.0 tokens: each answer goes straight back to the caller.
+//! Who keeps a signed-in user's tokens is `XAUTH_TOKEN_CUSTODY`: in `browser` custody (the
+//! default) each answer goes straight back to the page; in `worker` custody they stay in
+//! one Durable Object per user ([`GrantVault`]) and the page holds a session cookie.
 //!
-//! Routes: `GET /twitter-config`, `POST /twitter-access-token`, `POST /twitter-refresh-token`,
-//! `POST /twitter-revoke-token` (OAuth 2.0); `POST /twitter-oauth1/request-token`,
+//! Routes: `GET /twitter-config`, `POST /twitter-access-token`, `POST /twitter-refresh-token`
+//! (browser custody), `POST /twitter-revoke-token`, `GET /twitter-session` and
+//! `POST /twitter-sign-out` (worker custody) (OAuth 2.0); `POST /twitter-oauth1/request-token`,
 //! `POST /twitter-oauth1/access-token`, `GET /twitter-oauth1/session`,
 //! `POST /twitter-oauth1/sign-out` (OAuth 1.0a, optional configuration);
 //! `GET|POST|PUT|DELETE /twitter-api/2/<path>` (X API v2 calls with the caller's bearer
@@ -18,17 +21,25 @@ mod body;
 mod config;
 mod cookies;
 mod cors;
+mod custody;
 mod error;
+mod grant;
 mod oauth1;
 mod proxy;
 mod routes;
 mod sealed;
+mod session_cookie;
+mod vault;
+mod vault_key;
 mod x;
 
 use worker::{Context, Env, Method, Request, Response, event};
 
-use crate::config::Config;
+use crate::config::{Config, Custody};
 use crate::error::ApiError;
+
+/// The Durable Object class of worker custody: one per X user (binding `XAUTH_GRANTS`).
+pub use crate::vault::GrantVault;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -37,8 +48,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let (caller, outcome) = match Config::from_env(&env) {
         Ok(config) => match cors::check_origin(&req, &config) {
             Ok(caller) => {
-                let outcome = dispatch(req, &method, &path, &config).await;
-                (Some(caller), outcome)
+                let outcome = dispatch(req, &method, &path, &config, &env).await;
+                (Some((caller, config.custody)), outcome)
+            }
+            // With the session cookie, a foreign origin is a cross-site forgery attempt.
+            Err(_) if config.custody == Custody::Worker && custody::carries_cookie(&req) => {
+                (None, Err(ApiError::csrf()))
             }
             Err(refused) => (None, Err(refused)),
         },
@@ -60,24 +75,37 @@ async fn dispatch(
     method: &Method,
     path: &str,
     config: &Config,
+    env: &Env,
 ) -> Result<Response, ApiError> {
+    let worker_custody = config.custody == Custody::Worker;
     let allowed = match path {
         "/twitter-config" | "/twitter-oauth1/session" => "GET",
+        "/twitter-session" if worker_custody => "GET",
         "/twitter-access-token"
-        | "/twitter-refresh-token"
         | "/twitter-revoke-token"
         | "/twitter-oauth1/request-token"
         | "/twitter-oauth1/access-token"
         | "/twitter-oauth1/sign-out" => "POST",
+        "/twitter-sign-out" if worker_custody => "POST",
+        // In worker custody the page has no refresh token to redeem.
+        "/twitter-refresh-token" if !worker_custody => "POST",
         _ if path.starts_with(proxy::PREFIX) => proxy::METHODS,
         _ => return Err(ApiError::not_found()),
     };
     match (method, path) {
         (Method::Options, _) => Ok(cors::preflight()?),
         (Method::Get, "/twitter-config") => routes::twitter_config(config),
+        (Method::Post, "/twitter-access-token") if worker_custody => {
+            custody::access_token(req, config, env).await
+        }
         (Method::Post, "/twitter-access-token") => routes::access_token(req, config).await,
         (Method::Post, "/twitter-refresh-token") => routes::refresh_token(req, config).await,
+        (Method::Post, "/twitter-revoke-token") if worker_custody => {
+            custody::revoke(req, config, env).await
+        }
         (Method::Post, "/twitter-revoke-token") => routes::revoke_token(req, config).await,
+        (Method::Get, "/twitter-session") => custody::session(req, config, env).await,
+        (Method::Post, "/twitter-sign-out") => custody::sign_out(req, config, env).await,
         (Method::Post, "/twitter-oauth1/request-token") => oauth1::request_token(req, config).await,
         (Method::Post, "/twitter-oauth1/access-token") => oauth1::access_token(req, config).await,
         (Method::Get, "/twitter-oauth1/session") => oauth1::session(&req, config),
@@ -85,13 +113,14 @@ async fn dispatch(
         (Method::Get | Method::Post | Method::Put | Method::Delete, _)
             if path.starts_with(proxy::PREFIX) =>
         {
-            proxy::forward(req, config).await
+            proxy::forward(req, config, env).await
         }
         _ => Err(ApiError::method_not_allowed(allowed)),
     }
 }
 
-fn error_response(error: &ApiError) -> worker::Result<Response> {
+/// The JSON answer of an error, with its headers (`Retry-After`, `Allow`, cookies, ...).
+pub(crate) fn error_response(error: &ApiError) -> worker::Result<Response> {
     let mut response = Response::builder()
         .with_status(error.status)
         .with_header("content-type", "application/json")?;

@@ -25,11 +25,12 @@
 use std::cell::RefCell;
 
 use serde::Deserialize;
-use worker::{Method, Request, Response};
+use worker::{Env, Method, Request, Response};
 use xauth_core::{AccessToken, ErrorKind, RawTokenResponse};
 
 use crate::body::collect_at_most;
-use crate::config::{self, AppCredentials, Config, Consumer};
+use crate::config::{self, AppCredentials, Config, Consumer, Custody};
+use crate::custody;
 use crate::error::ApiError;
 use crate::x::{self, ForwardedBody, XReply};
 
@@ -53,7 +54,7 @@ enum Credential {
 }
 
 /// `METHOD /twitter-api/2/<path>?<query>` -> `X_API_URL/2/<path>?<query>`.
-pub async fn forward(mut req: Request, config: &Config) -> Result<Response, ApiError> {
+pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
     let method = req.method();
     let path = req
         .path()
@@ -61,6 +62,14 @@ pub async fn forward(mut req: Request, config: &Config) -> Result<Response, ApiE
         .map(str::to_owned)
         .filter(|path| config::is_api_path(path))
         .ok_or_else(ApiError::path_not_allowed)?;
+    let mut url = format!("{}/2/{path}", config.x_api_url);
+    if let Some(query) = req.url()?.query() {
+        url.push('?');
+        url.push_str(query);
+    }
+    if config.custody == Custody::Worker {
+        return forward_in_worker_custody(req, config, env, &method, &path, &url).await;
+    }
     let caller_token = match req.headers().get("authorization")? {
         Some(authorization) => Some(
             bearer_token(&authorization)
@@ -70,11 +79,6 @@ pub async fn forward(mut req: Request, config: &Config) -> Result<Response, ApiE
         None => None,
     };
     let credential = credential(caller_token, &method, &path, config)?;
-    let mut url = format!("{}/2/{path}", config.x_api_url);
-    if let Some(query) = req.url()?.query() {
-        url.push('?');
-        url.push_str(query);
-    }
     match credential {
         Credential::User(token) => {
             let body = forwarded_body(&mut req, &method).await?;
@@ -84,6 +88,54 @@ pub async fn forward(mut req: Request, config: &Config) -> Result<Response, ApiE
         }
         Credential::App(app) => answer(call_as_app(&url, &app, config).await?, Context::App),
     }
+}
+
+/// Worker custody: the page holds a session cookie, never a token. With the cookie (after
+/// the CSRF check) the call goes as the user with a token from the user's object; X's 401
+/// to a token that is still current gets one refresh and one retry, the body replayed.
+/// Without it, only a public read goes, as the app. A bearer token from the page is
+/// refused: in this mode the page has none.
+async fn forward_in_worker_custody(
+    mut req: Request,
+    config: &Config,
+    env: &Env,
+    method: &Method,
+    path: &str,
+    url: &str,
+) -> Result<Response, ApiError> {
+    if req.headers().get("authorization")?.is_some() {
+        return Err(ApiError::invalid_token());
+    }
+    let Some(session) = custody::session_of(&req, config)? else {
+        if *method == Method::Get && is_public_read(path, &config.public_read_paths()?) {
+            let app = config.app_credentials()?;
+            return answer(call_as_app(url, &app, config).await?, Context::App);
+        }
+        return Err(if is_under(path, &config.api_paths()?) {
+            ApiError::no_session()
+        } else {
+            ApiError::path_not_allowed()
+        });
+    };
+    if !is_under(path, &config.api_paths()?) {
+        return Err(ApiError::path_not_allowed());
+    }
+    let body = forwarded_body(&mut req, method).await?;
+    let vault = session.vault(env)?;
+    let hash = session.hash();
+    let refused = |error| session.refused(error);
+    let token = vault.access_token(&hash, None).await.map_err(refused)?;
+    let timeout = config.x_timeout_ms;
+    let mut reply = x::call_with_bearer(method.clone(), url, &token, body.clone(), timeout).await?;
+    if reply.status == 401 {
+        let token = vault
+            .access_token(&hash, Some(&token))
+            .await
+            .map_err(refused)?;
+        reply = x::call_with_bearer(method.clone(), url, &token, body, timeout).await?;
+    }
+    let response = answer(reply, Context::User)?;
+    session.finish(response, config)
 }
 
 /// The credential for this caller, method and path, or the refusal (see the module docs).

@@ -1,15 +1,15 @@
 //! One small handler per route. Each validates its input, asks X, and answers JSON.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use worker::{Request, Response};
 use xauth_core::{
-    AuthorizationCode, ClientAuth, PkceCodeVerifier, RefreshToken, Scope, Scopes, TokenSet,
-    TokenTypeHint,
+    AuthorizationCode, PkceCodeVerifier, RefreshToken, Scope, Scopes, TokenSet, TokenTypeHint,
 };
 
 use crate::body::read_json_body;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::grant::XUser;
 use crate::x;
 
 /// `GET /twitter-config`: what the browser needs to build the authorize link.
@@ -21,6 +21,8 @@ pub fn twitter_config(config: &Config) -> Result<Response, ApiError> {
         authorize_url: &'a str,
         redirect_uri: &'a str,
         scopes: String,
+        /// Who keeps the tokens: "browser" or "worker".
+        custody: &'static str,
     }
     let redirect_uri = config.redirect_uri(None)?;
     Ok(Response::from_json(&PublicConfig {
@@ -28,14 +30,28 @@ pub fn twitter_config(config: &Config) -> Result<Response, ApiError> {
         authorize_url: config.authorize_endpoint.as_str(),
         redirect_uri: redirect_uri.as_str(),
         scopes: config.scopes.to_string(),
+        custody: config.custody.as_str(),
     })?)
 }
 
 /// `POST /twitter-access-token` {code, codeVerifier, redirectUri?}: the code exchange.
 pub async fn access_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
-    let body = read_json_body(&mut req).await?;
+    let tokens = exchange_code(&mut req, config, now_unix_secs()).await?;
+    // X's API answers no browser, so the worker asks who signed in while it holds the token.
+    let user = signed_in_user(config, &tokens).await;
+    token_answer(&tokens, user.as_ref())
+}
+
+/// The exchange of `POST /twitter-access-token` (in both custodies): the body's code and
+/// verifier (`codeChallenge` is what the SvelteKit tutorial's front end calls the
+/// verifier) for X's tokens.
+pub async fn exchange_code(
+    req: &mut Request,
+    config: &Config,
+    now: u64,
+) -> Result<TokenSet, ApiError> {
+    let body = read_json_body(req).await?;
     let code = AuthorizationCode::new(body.required_string(&["code"])?.to_owned());
-    // `codeChallenge` is what the SvelteKit tutorial's front end calls the verifier.
     let verifier = body.required_string(&["codeVerifier", "code_verifier", "codeChallenge"])?;
     let verifier = PkceCodeVerifier::parse(verifier).map_err(|_| {
         ApiError::bad_request(
@@ -43,14 +59,10 @@ pub async fn access_token(mut req: Request, config: &Config) -> Result<Response,
         )
     })?;
     let redirect_uri = config.redirect_uri(body.string(&["redirectUri", "redirect_uri"])?)?;
-
     let form =
-        xauth_core::code_exchange_request(client_auth(config), &code, redirect_uri, &verifier);
+        xauth_core::code_exchange_request(config.client_auth(), &code, redirect_uri, &verifier);
     let reply = x::post_form(&config.token_url(), form, config.x_timeout_ms).await?;
-    let tokens = x::token_set(&reply, now_unix_secs())?;
-    // X's API answers no browser, so the worker asks who signed in while it holds the token.
-    let user = signed_in_user(config, &tokens).await;
-    token_answer(&tokens, user.as_ref())
+    x::token_set(&reply, now)
 }
 
 /// Who signed in, from X's `/2/users/me`, when the granted scope allows it. A failure here
@@ -60,29 +72,10 @@ async fn signed_in_user(config: &Config, tokens: &TokenSet) -> Option<XUser> {
     if !(granted.contains(Scope::UsersRead) && granted.contains(Scope::TweetRead)) {
         return None;
     }
-    let outcome = match x::users_me(config, &tokens.access_token).await {
-        Ok(reply) if reply.status == 200 => serde_json::from_slice::<UsersMe>(&reply.body)
-            .map(|me| me.data)
-            .map_err(|_| 200),
-        Ok(reply) => Err(reply.status),
-        Err(error) => Err(error.status),
-    };
-    outcome
-        .inspect_err(|status| worker::console_warn!("users/me failed: {status}"))
+    x::signed_in_user(config, &tokens.access_token)
+        .await
+        .inspect_err(|error| worker::console_warn!("users/me failed: {}", error.status))
         .ok()
-}
-
-/// X's `/2/users/me` answer: `{"data": {"id", "name", "username"}}`.
-#[derive(Deserialize)]
-struct UsersMe {
-    data: XUser,
-}
-
-#[derive(Deserialize, Serialize)]
-struct XUser {
-    id: String,
-    name: String,
-    username: String,
 }
 
 /// `POST /twitter-refresh-token` {refreshToken}: a refresh, which rotates the refresh token.
@@ -93,7 +86,7 @@ pub async fn refresh_token(mut req: Request, config: &Config) -> Result<Response
             .to_owned(),
     );
 
-    let form = xauth_core::refresh_request(client_auth(config), &refresh_token);
+    let form = xauth_core::refresh_request(config.client_auth(), &refresh_token);
     let reply = x::post_form(&config.token_url(), form, config.x_timeout_ms).await?;
     token_answer(&x::token_set(&reply, now_unix_secs())?, None)
 }
@@ -111,7 +104,7 @@ pub async fn revoke_token(mut req: Request, config: &Config) -> Result<Response,
         })
         .transpose()?;
 
-    let form = xauth_core::revoke_request(client_auth(config), token, hint);
+    let form = xauth_core::revoke_request(config.client_auth(), token, hint);
     let reply = x::post_form(&config.revoke_url(), form, config.x_timeout_ms).await?;
     if !(200..300).contains(&reply.status) {
         return Err(x::x_error(&reply));
@@ -121,18 +114,6 @@ pub async fn revoke_token(mut req: Request, config: &Config) -> Result<Response,
         revoked: bool,
     }
     Ok(Response::from_json(&Revoked { revoked: true })?)
-}
-
-fn client_auth(config: &Config) -> ClientAuth<'_> {
-    match &config.client_secret {
-        Some(secret) => ClientAuth::Confidential {
-            id: &config.client_id,
-            secret,
-        },
-        None => ClientAuth::Public {
-            id: &config.client_id,
-        },
-    }
 }
 
 /// X's token JSON shape, plus `expires_at` (so the browser need not do clock math) and,

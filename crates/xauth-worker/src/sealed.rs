@@ -83,6 +83,48 @@ impl fmt::Debug for SealKey {
     }
 }
 
+/// The keys of one purpose during a key rotation: values are sealed under `current`, and
+/// open under `current` or, while the rotation lasts, `previous`. A value that opened only
+/// under `previous` is reported as such so the caller can seal it again under `current`.
+#[derive(Debug)]
+pub struct SealKeys {
+    current: SealKey,
+    previous: Option<SealKey>,
+}
+
+/// Which key opened a sealed value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenedWith {
+    Current,
+    /// The previous key: seal the value again before storing or answering it.
+    Previous,
+}
+
+impl SealKeys {
+    /// The keys for `info`, derived from the current secret and, during a rotation, the
+    /// previous one.
+    pub fn derive(current: &[u8], previous: Option<&[u8]>, info: &[u8]) -> SealKeys {
+        SealKeys {
+            current: SealKey::derive(current, info),
+            previous: previous.map(|previous| SealKey::derive(previous, info)),
+        }
+    }
+
+    /// Seals under the current key.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<String, SealError> {
+        self.current.seal(aad, plaintext)
+    }
+
+    /// Opens under the current key, else the previous one; `None` when neither opens it.
+    pub fn open(&self, aad: &[u8], sealed: &str) -> Option<(Vec<u8>, OpenedWith)> {
+        if let Some(plaintext) = self.current.open(aad, sealed) {
+            return Some((plaintext, OpenedWith::Current));
+        }
+        let plaintext = self.previous.as_ref()?.open(aad, sealed)?;
+        Some((plaintext, OpenedWith::Previous))
+    }
+}
+
 /// The CSPRNG failed (or the plaintext was absurdly large): nothing can be sealed.
 #[derive(Debug)]
 pub struct SealError;
@@ -145,6 +187,26 @@ mod tests {
         for garbage in ["", "x", "!!!!", &"A".repeat(40), &format!("{sealed}=")] {
             assert_eq!(key.open(b"cookie", garbage), None, "{garbage}");
         }
+    }
+
+    #[test]
+    fn rotation_opens_under_the_previous_key_and_says_so() {
+        let old = SealKeys::derive(b"old secret", None, b"purpose a");
+        let rotated = SealKeys::derive(b"new secret", Some(b"old secret"), b"purpose a");
+        let after = SealKeys::derive(b"new secret", None, b"purpose a");
+        let sealed_old = old.seal(b"aad", b"grant").unwrap();
+        assert_eq!(
+            rotated.open(b"aad", &sealed_old),
+            Some((b"grant".to_vec(), OpenedWith::Previous))
+        );
+        assert_eq!(after.open(b"aad", &sealed_old), None, "the old key is gone");
+        let sealed_new = rotated.seal(b"aad", b"grant").unwrap();
+        assert_eq!(
+            after.open(b"aad", &sealed_new),
+            Some((b"grant".to_vec(), OpenedWith::Current))
+        );
+        assert_eq!(old.open(b"aad", &sealed_new), None);
+        assert_eq!(rotated.open(b"other aad", &sealed_old), None);
     }
 
     #[test]

@@ -10,13 +10,15 @@ use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
 };
 use xauth_core::{
-    AccessToken, ErrorKind, FormRequest, RawErrorResponse, RawTokenResponse, SignedRequest,
-    TokenSet, XError,
+    AccessToken, ErrorKind, FormRequest, RawErrorResponse, RawTokenResponse, RefreshToken,
+    SignedRequest, TokenSet, TokenTypeHint, XError,
 };
 
 use crate::body::collect_at_most;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::grant::XUser;
+use crate::session_cookie::is_user_id;
 
 /// X's token answers are a few hundred bytes; more than this is not X.
 const MAX_X_BODY_BYTES: usize = 64 * 1024;
@@ -42,6 +44,11 @@ pub struct XReply {
 
 /// POSTs a form to X's token or revoke endpoint, bounded in time.
 pub async fn post_form(url: &str, form: FormRequest, timeout_ms: u32) -> Result<XReply, ApiError> {
+    send(url, form_init(&form)?, timeout_ms, MAX_X_BODY_BYTES).await
+}
+
+/// A POST of `form` (its body, and its Basic header when the client is confidential).
+fn form_init(form: &FormRequest) -> Result<RequestInit, ApiError> {
     let headers = Headers::new();
     headers.set("content-type", FormRequest::CONTENT_TYPE)?;
     headers.set("accept", "application/json")?;
@@ -52,7 +59,7 @@ pub async fn post_form(url: &str, form: FormRequest, timeout_ms: u32) -> Result<
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(form.body.as_str().into()));
-    send(url, init, timeout_ms, MAX_X_BODY_BYTES).await
+    Ok(init)
 }
 
 /// POSTs an OAuth 1.0a signed request (empty body, the signature in `Authorization`).
@@ -75,6 +82,7 @@ pub async fn get_with_bearer(
 }
 
 /// A request body passed on to X: the caller's bytes and its `Content-Type`.
+#[derive(Clone)]
 pub struct ForwardedBody {
     pub bytes: Vec<u8>,
     pub content_type: Option<String>,
@@ -119,59 +127,168 @@ pub async fn users_me(config: &Config, access_token: &AccessToken) -> Result<XRe
     send(&url, init, config.x_timeout_ms, MAX_X_BODY_BYTES).await
 }
 
-/// Sends one request to X and reads the answer, all within `timeout_ms`:
+/// Who signed in: X's `/2/users/me` for `access_token`, read strictly. Any other answer
+/// is X's error (a 5xx or garbage is transient).
+pub async fn signed_in_user(
+    config: &Config,
+    access_token: &AccessToken,
+) -> Result<XUser, ApiError> {
+    /// `{"data": {"id", "name", "username"}}`.
+    #[derive(Deserialize)]
+    struct UsersMe {
+        data: XUser,
+    }
+    let reply = users_me(config, access_token).await?;
+    if reply.status != 200 {
+        return Err(x_error(&reply));
+    }
+    serde_json::from_slice::<UsersMe>(&reply.body)
+        .ok()
+        .map(|me| me.data)
+        .filter(|user| is_user_id(&user.id))
+        .ok_or_else(|| ApiError::upstream_unavailable("X's users/me answer was not a user."))
+}
+
+/// How long the worker waits for X.
+#[derive(Clone, Copy)]
+pub enum Deadline {
+    /// The whole answer, body included, within this many milliseconds; then the request is
+    /// aborted.
+    Whole(u32),
+    /// The answer's headers within this many milliseconds; after that the body is read
+    /// whatever it takes (bounded in size). For a refresh: once X has answered, it may
+    /// have rotated the refresh token, and dropping its answer would lose the grant.
+    Headers(u32),
+}
+
+/// How long a refresh may wait for X's answer to begin before it is given up, whatever
+/// callers were told meanwhile (they get a transient error at `X_TIMEOUT_MS`). Past this,
+/// X is taken not to have answered at all.
+pub const REFRESH_HEADERS_MS: u32 = 60_000;
+
+/// The refresh grant at X's token endpoint. X has `headers_within_ms` to begin its answer
+/// ([`Deadline::Headers`]); once it has, the answer is read to the end, because it may
+/// carry the only copy of the rotated refresh token.
+pub async fn refresh(
+    config: &Config,
+    refresh_token: &RefreshToken,
+    headers_within_ms: u32,
+) -> Result<XReply, ApiError> {
+    let form = xauth_core::refresh_request(config.client_auth(), refresh_token);
+    let init = form_init(&form)?;
+    send_with_deadline(
+        &config.token_url(),
+        init,
+        Deadline::Headers(headers_within_ms),
+        MAX_X_BODY_BYTES,
+    )
+    .await
+}
+
+/// RFC 7009 revocation of `token` at X; an error unless X says it is done (2xx).
+pub async fn revoke(
+    config: &Config,
+    token: &str,
+    hint: Option<TokenTypeHint>,
+) -> Result<(), ApiError> {
+    let form = xauth_core::revoke_request(config.client_auth(), token, hint);
+    let reply = post_form(&config.revoke_url(), form, config.x_timeout_ms).await?;
+    if (200..300).contains(&reply.status) {
+        Ok(())
+    } else {
+        Err(x_error(&reply))
+    }
+}
+
+/// Sends one request to X and reads the answer, within `timeout_ms` for all of it:
 /// unreachable, too slow or oversized is a 502. Redirects are not followed, so a
 /// request carrying credentials never goes anywhere but where it was sent.
 async fn send(
     url: &str,
-    mut init: RequestInit,
+    init: RequestInit,
     timeout_ms: u32,
+    max_body_bytes: usize,
+) -> Result<XReply, ApiError> {
+    send_with_deadline(url, init, Deadline::Whole(timeout_ms), max_body_bytes).await
+}
+
+/// [`send`] with a choice of [`Deadline`].
+async fn send_with_deadline(
+    url: &str,
+    mut init: RequestInit,
+    deadline: Deadline,
     max_body_bytes: usize,
 ) -> Result<XReply, ApiError> {
     init.with_redirect(RequestRedirect::Manual);
     let request = Request::new_with_init(url, &init)?;
+    let (Deadline::Whole(timeout_ms) | Deadline::Headers(timeout_ms)) = deadline;
 
     let controller = AbortController::default();
     let signal = controller.signal();
-    let exchange = pin!(async move {
-        let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
-        let headers = response.headers();
-        let head = Head {
-            retry_after: headers.get("retry-after")?,
-            content_type: headers.get("content-type")?,
-            rate_limit: RATE_LIMIT_HEADERS
-                .iter()
-                .filter_map(|name| Some((*name, headers.get(name).ok()??)))
-                .collect(),
-        };
-        let body = match response.stream() {
-            Ok(stream) => collect_at_most(stream, max_body_bytes).await?,
-            Err(_) => Some(Vec::new()),
-        };
-        Ok::<_, worker::Error>((response.status_code(), body, head))
-    });
-    let deadline = pin!(Delay::from(Duration::from_millis(u64::from(timeout_ms))));
-
-    match select(exchange, deadline).await {
-        Either::Left((Ok((status, Some(body), head)), _)) => Ok(XReply {
+    let mut timer = pin!(Delay::from(Duration::from_millis(u64::from(timeout_ms))));
+    let too_slow =
+        || ApiError::upstream_unavailable(format!("X did not answer within {timeout_ms} ms."));
+    let fetch = Fetch::Request(request);
+    let head = pin!(fetch.send_with_signal(&signal));
+    let mut response = match select(head, timer.as_mut()).await {
+        Either::Left((Ok(response), _)) => response,
+        // The runtime reports a refused or dropped connection as an error, not a status.
+        Either::Left((Err(_), _)) => {
+            return Err(ApiError::upstream_unavailable("X could not be reached."));
+        }
+        Either::Right(((), _)) => {
+            controller.abort();
+            return Err(too_slow());
+        }
+    };
+    let status = response.status_code();
+    let body = pin!(read_answer(&mut response, max_body_bytes));
+    let read = match deadline {
+        Deadline::Whole(_) => match select(body, timer).await {
+            Either::Left((read, _)) => read,
+            Either::Right(((), _)) => {
+                controller.abort();
+                return Err(too_slow());
+            }
+        },
+        Deadline::Headers(_) => body.await,
+    };
+    match read {
+        Ok((Some(body), head)) => Ok(XReply {
             status,
             body,
             retry_after: head.retry_after,
             content_type: head.content_type,
             rate_limit: head.rate_limit,
         }),
-        Either::Left((Ok((_, None, _)), _)) => Err(ApiError::upstream_unavailable(
+        Ok((None, _)) => Err(ApiError::upstream_unavailable(
             "X answered with an oversized body.",
         )),
-        // The runtime reports a refused or dropped connection as an error, not a status.
-        Either::Left((Err(_), _)) => Err(ApiError::upstream_unavailable("X could not be reached.")),
-        Either::Right(((), _)) => {
-            controller.abort();
-            Err(ApiError::upstream_unavailable(format!(
-                "X did not answer within {timeout_ms} ms."
-            )))
-        }
+        Err(_) => Err(ApiError::upstream_unavailable(
+            "X's answer broke off before its end.",
+        )),
     }
+}
+
+/// The headers the worker uses and the body (`None` when over `max_body_bytes`).
+async fn read_answer(
+    response: &mut worker::Response,
+    max_body_bytes: usize,
+) -> Result<(Option<Vec<u8>>, Head), worker::Error> {
+    let headers = response.headers();
+    let head = Head {
+        retry_after: headers.get("retry-after")?,
+        content_type: headers.get("content-type")?,
+        rate_limit: RATE_LIMIT_HEADERS
+            .iter()
+            .filter_map(|name| Some((*name, headers.get(name).ok()??)))
+            .collect(),
+    };
+    let body = match response.stream() {
+        Ok(stream) => collect_at_most(stream, max_body_bytes).await?,
+        Err(_) => Some(Vec::new()),
+    };
+    Ok((body, head))
 }
 
 /// The headers of X's answer that the worker uses.
@@ -191,6 +308,25 @@ pub fn token_set(reply: &XReply, now_unix_secs: u64) -> Result<TokenSet, ApiErro
     })?;
     xauth_core::process_token_response(raw, now_unix_secs)
         .map_err(|e| ApiError::upstream_unavailable(format!("X's token answer was unusable: {e}.")))
+}
+
+/// [`token_set`] for a refresh's answer, where a 2xx that cannot be used is its own error
+/// (`x_token_unusable`), logged without the body: X said yes, so it may have rotated the
+/// refresh token into an answer nobody can read.
+pub fn refreshed_token_set(reply: &XReply, now_unix_secs: u64) -> Result<TokenSet, ApiError> {
+    if !(200..300).contains(&reply.status) {
+        return Err(x_error(reply));
+    }
+    let unusable = |reason: &str| {
+        worker::console_error!(
+            "X answered a refresh with {} and an unusable token answer: {reason}",
+            reply.status
+        );
+        ApiError::token_answer_unusable(reason)
+    };
+    let raw: RawTokenResponse =
+        serde_json::from_slice(&reply.body).map_err(|_| unusable("not token JSON"))?;
+    xauth_core::process_token_response(raw, now_unix_secs).map_err(|e| unusable(&e.to_string()))
 }
 
 /// X's error answer, classified; a body that is not X's error JSON still gets a kind.
