@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestInit, Response};
 use xauth_core::AccessToken;
 
+use crate::cookie_session::CSRF_HEADER;
 use crate::error::Error;
 use crate::http::network_error;
 use crate::js;
@@ -21,28 +22,42 @@ pub(crate) async fn fetch(
     input: String,
     init: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let path = xauth_core::x_api_path(&input).ok_or_else(|| {
+    let call = Call::prepare(proxy_url(keeper.endpoint(), &input)?, &init).await?;
+    let token = keeper.token_to_send().await?;
+    let response = call.send(Authority::Bearer(&token)).await?;
+    if !xauth_core::refresh_may_help(response.status(), keeper.options().refresh_on_403) {
+        return Ok(response.into());
+    }
+    let token = keeper.refresh_replacing(&token).await?;
+    Ok(call.send(Authority::Bearer(&token)).await?.into())
+}
+
+/// The worker's proxy URL for `input`, an X API v2 URL or path; `invalid_request` for
+/// anything else.
+pub(crate) fn proxy_url(endpoint: &str, input: &str) -> Result<String, Error> {
+    let path = xauth_core::x_api_path(input).ok_or_else(|| {
         Error::new(
             "invalid_request",
             "session.fetch takes an X API v2 URL (https://api.x.com/2/…) or path (/2/…)",
         )
     })?;
-    let mut url = String::from(keeper.endpoint());
+    let mut url = String::from(endpoint);
     url.push_str("/twitter-api/2/");
     url.push_str(path);
-    let call = Call::prepare(url, &init).await?;
-    let token = keeper.token_to_send().await?;
-    let response = call.send(&token).await?;
-    if !xauth_core::refresh_may_help(response.status(), keeper.options().refresh_on_403) {
-        return Ok(response.into());
-    }
-    let token = keeper.refresh_replacing(&token).await?;
-    Ok(call.send(&token).await?.into())
+    Ok(url)
+}
+
+/// Whose authority a proxied call carries.
+pub(crate) enum Authority<'a> {
+    /// Browser custody: the session's access token, and no cookie.
+    Bearer(&'a AccessToken),
+    /// Worker custody: the worker's session cookie, and the header of its CSRF check.
+    SessionCookie,
 }
 
 /// A call that can be sent twice: the caller's body is read once, into memory, because a
 /// body (a stream in particular) can be read only once and a retry must send it again.
-struct Call {
+pub(crate) struct Call {
     url: String,
     method: String,
     headers: Headers,
@@ -53,7 +68,7 @@ struct Call {
 impl Call {
     /// Lets the browser interpret `init` as `fetch` would (method, headers, body of any
     /// kind and the content-type it implies, signal), then buffers the body.
-    async fn prepare(url: String, init: &JsValue) -> Result<Call, JsValue> {
+    pub(crate) async fn prepare(url: String, init: &JsValue) -> Result<Call, JsValue> {
         let request = if init.is_undefined() || init.is_null() {
             Request::new_with_str(&url)?
         } else {
@@ -75,9 +90,22 @@ impl Call {
         })
     }
 
-    async fn send(&self, token: &AccessToken) -> Result<Response, JsValue> {
+    pub(crate) async fn send(&self, authority: Authority<'_>) -> Result<Response, JsValue> {
         let headers = Headers::new_with_headers(&self.headers)?;
-        headers.set("authorization", &xauth_core::bearer_authorization(token))?;
+        let credentials = match authority {
+            Authority::Bearer(token) => {
+                headers.set("authorization", &xauth_core::bearer_authorization(token))?;
+                // The proxy needs no cookie, and it forwards none to X anyway.
+                "omit"
+            }
+            Authority::SessionCookie => {
+                let (name, value) = CSRF_HEADER;
+                headers.set(name, value)?;
+                // The page has no token in this mode; the cookie says who it is.
+                headers.delete("authorization")?;
+                "same-origin"
+            }
+        };
         let init = RequestInit::new();
         init.set_method(&self.method);
         init.set_headers(&headers);
@@ -85,8 +113,7 @@ impl Call {
             init.set_body(body);
         }
         init.set_signal(Some(&self.signal));
-        // The proxy needs no cookie, and it forwards none to X anyway.
-        js::set(&init, "credentials", &JsValue::from_str("omit"));
+        js::set(&init, "credentials", &JsValue::from_str(credentials));
         let window = web_sys::window().ok_or_else(Error::no_window)?;
         let answer = JsFuture::from(window.fetch_with_str_and_init(&self.url, &init))
             .await

@@ -7,6 +7,7 @@ use xauth_core::{
     Scopes, ValidatedCallback, parse_callback, validate_callback,
 };
 
+use crate::cookie_session::{self, CookieSession};
 use crate::error::Error;
 use crate::keeper::{KeeperOptions, Tokens};
 use crate::session::{self, Session};
@@ -32,6 +33,8 @@ pub struct XAuth {
     authorize_endpoint: AuthorizeEndpoint,
     /// The worker's base URL without a trailing `/`; empty for the page's own origin.
     endpoint: String,
+    /// The worker keeps the tokens (`custody: "worker"`), not this page.
+    worker_custody: bool,
     /// Where sessions are kept, how they are refreshed, and the app's hooks.
     sessions: KeeperOptions,
 }
@@ -128,6 +131,11 @@ impl XAuth {
         js::promise(Box::pin(async move {
             let (callback, verifier) = checked?;
             let answer = exchange(&endpoint, callback, verifier, &redirect_uri).await?;
+            if cookie_session::is_worker_custody(&answer) {
+                // The worker kept the tokens and set the session cookie.
+                let held = CookieSession::from_answer(&answer, &endpoint, sessions.on_signed_out());
+                return Ok(Session::held_by_worker(held).into());
+            }
             let session = Session::from_answer(&answer, &endpoint, &sessions, js_sys::Date::now())
                 .ok_or_else(|| {
                     Error::invalid_response("the worker's token answer has no access_token")
@@ -138,17 +146,40 @@ impl XAuth {
         }))
     }
 
-    /// The session kept in storage "session" or "local", else undefined.
-    #[wasm_bindgen(js_name = restoreSession)]
-    pub fn restore_session(&self) -> Option<Session> {
-        let storage = self.sessions.storage;
-        let record = storage.load_session()?;
-        let session =
-            Session::from_answer(&record, &self.endpoint, &self.sessions, js_sys::Date::now());
-        if session.is_none() {
-            storage.forget_session();
+    /// The session to pick up on page load, else undefined. Browser custody: the one kept
+    /// in storage "session" or "local", at once. Worker custody: a promise of the one the
+    /// worker knows by this page's cookie (`GET /twitter-session`). `await` works for both.
+    #[wasm_bindgen(
+        js_name = restoreSession,
+        unchecked_return_type = "Session | undefined | Promise<Session | undefined>"
+    )]
+    pub fn restore_session_for_js(&self) -> JsValue {
+        if self.worker_custody {
+            let endpoint = self.endpoint.clone();
+            let on_signed_out = self.sessions.on_signed_out();
+            return js::promise(Box::pin(async move {
+                Ok(cookie_session::restore(&endpoint, on_signed_out)
+                    .await?
+                    .map_or(JsValue::UNDEFINED, |held| {
+                        Session::held_by_worker(held).into()
+                    }))
+            }))
+            .into();
         }
-        session
+        self.restore_session()
+            .map_or(JsValue::UNDEFINED, JsValue::from)
+    }
+
+    /// Who keeps the tokens: "browser" (this page) or "worker" (the worker; the page holds
+    /// a session cookie).
+    #[wasm_bindgen(getter, unchecked_return_type = "Custody")]
+    pub fn custody(&self) -> String {
+        if self.worker_custody {
+            "worker"
+        } else {
+            "browser"
+        }
+        .to_owned()
     }
 
     /// A session from tokens the app kept from `onTokenUpdate` (`{accessToken,
@@ -172,6 +203,19 @@ impl XAuth {
 }
 
 impl XAuth {
+    /// Browser custody's `restoreSession()`: the session kept in storage "session" or
+    /// "local".
+    pub fn restore_session(&self) -> Option<Session> {
+        let storage = self.sessions.storage;
+        let record = storage.load_session()?;
+        let session =
+            Session::from_answer(&record, &self.endpoint, &self.sessions, js_sys::Date::now());
+        if session.is_none() {
+            storage.forget_session();
+        }
+        session
+    }
+
     /// The worker's base URL without a trailing `/` ("" for this origin).
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
@@ -235,12 +279,22 @@ impl XAuth {
                 KeeperOptions::parse(options)?,
             ),
         };
+        let worker_custody = match js::get_string(options, "custody").as_deref() {
+            None | Some("browser") => false,
+            Some("worker") => true,
+            Some(_) => {
+                return Err(Error::invalid_option(
+                    "custody must be \"browser\" or \"worker\"",
+                ));
+            }
+        };
         Ok(XAuth {
             client_id: ClientId::new(client_id),
             redirect_uri,
             scopes,
             authorize_endpoint,
             endpoint: trim_endpoint(&endpoint).to_owned(),
+            worker_custody,
             sessions,
         })
     }

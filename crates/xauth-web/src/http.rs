@@ -5,6 +5,7 @@ use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
 
+use crate::cookie_session::CSRF_HEADER;
 use crate::error::Error;
 use crate::js;
 
@@ -24,28 +25,49 @@ impl Reply {
 
 /// `GET url`.
 pub(crate) async fn get(url: &str) -> Result<Reply, Error> {
-    send(url, None).await
+    send(url, None, false).await
 }
 
 /// `POST url` with `body` as JSON.
 pub(crate) async fn post(url: &str, body: &Object) -> Result<Reply, Error> {
-    send(url, Some(body)).await
+    send(url, Some(body), false).await
 }
 
-async fn send(url: &str, body: Option<&Object>) -> Result<Reply, Error> {
+/// `GET url` as a worker-custody session: with the header its CSRF check asks for.
+pub(crate) async fn get_with_session(url: &str) -> Result<Reply, Error> {
+    send(url, None, true).await
+}
+
+/// `POST url` with `body` as JSON, as a worker-custody session.
+pub(crate) async fn post_with_session(url: &str, body: &Object) -> Result<Reply, Error> {
+    send(url, Some(body), true).await
+}
+
+async fn send(url: &str, body: Option<&Object>, session: bool) -> Result<Reply, Error> {
     let window = web_sys::window().ok_or_else(Error::no_window)?;
     let init = RequestInit::new();
-    // The worker's OAuth 1.0a cookies (HttpOnly) go along to this origin only.
+    // The worker's cookies (HttpOnly: the session of worker custody, OAuth 1.0a's) go
+    // along to this origin only.
     js::set(&init, "credentials", &JsValue::from_str("same-origin"));
+    let headers = js_sys::Object::new();
+    if session {
+        let (name, value) = CSRF_HEADER;
+        js::set(&headers, name, &JsValue::from_str(value));
+    }
     if let Some(body) = body {
         let json = js::to_json(body)
             .ok_or_else(|| Error::new("network_error", "the request could not be encoded"))?;
         init.set_method("POST");
-        init.set_headers(&js::object(&[("content-type", "application/json")]));
+        js::set(
+            &headers,
+            "content-type",
+            &JsValue::from_str("application/json"),
+        );
         init.set_body(&JsValue::from_str(&json));
     } else {
         init.set_method("GET");
     }
+    init.set_headers(&headers);
     let answer = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|failure| network_error(url, &failure))?;

@@ -153,6 +153,11 @@ pub(crate) struct KeeperOptions {
 }
 
 impl KeeperOptions {
+    /// The app's `onSignedOut`, which worker-custody sessions call too.
+    pub(crate) fn on_signed_out(&self) -> Option<Function> {
+        self.on_signed_out.clone()
+    }
+
     pub(crate) fn parse(options: &JsValue) -> Result<KeeperOptions, Error> {
         let hook = |name: &str| -> Result<Option<Function>, Error> {
             let value = js::get(options, name);

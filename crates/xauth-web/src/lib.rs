@@ -57,6 +57,7 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 mod address;
 mod api;
 mod client;
+mod cookie_session;
 mod error;
 mod http;
 mod js;
@@ -70,6 +71,9 @@ pub use crate::session::Session;
 
 #[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
+/** Who keeps a signed-in user's tokens: this page ("browser"), or the worker, with a session cookie for the page ("worker"). */
+export type Custody = "browser" | "worker";
+
 /** Where a session's tokens are kept: this page's memory, or also sessionStorage (this tab), or localStorage (shared by the origin's tabs). */
 export type StorageKind = "memory" | "session" | "local";
 
@@ -115,6 +119,8 @@ export interface XAuthOptions extends SessionOptions {
   authorizeUrl?: string;
   /** The worker's base URL; default "" (this page's origin). */
   endpoint?: string;
+  /** Who keeps the tokens; default "browser". `XAuth.fromWorker` takes it from the worker. */
+  custody?: Custody;
 }
 
 /** What `signInUrl()` returns: the link to X's consent page and its state. */

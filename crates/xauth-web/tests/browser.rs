@@ -149,6 +149,8 @@ struct Seen {
     method: String,
     content_type: Option<String>,
     authorization: Option<String>,
+    /// The `X-XAuth` header (worker custody's CSRF check).
+    xauth: Option<String>,
     credentials: Option<String>,
     body: Option<JsValue>,
 }
@@ -172,6 +174,7 @@ impl FakeFetch {
                     method: init.method || "GET",
                     contentType: headers.get("content-type") ?? undefined,
                     authorization: headers.get("authorization") ?? undefined,
+                    xauth: headers.get("x-xauth") ?? undefined,
                     credentials: init.credentials,
                     body: init.body,
                 });
@@ -198,6 +201,7 @@ impl FakeFetch {
                 method: get_str(&request, "method").unwrap(),
                 content_type: get_str(&request, "contentType"),
                 authorization: get_str(&request, "authorization"),
+                xauth: get_str(&request, "xauth"),
                 credentials: get_str(&request, "credentials"),
                 body: get_str(&request, "body").map(|body| parse_json(&body)),
             })
@@ -1425,4 +1429,213 @@ async fn oauth1_session_and_sign_out() {
     let error = rejection(client().oauth1_session()).await;
     assert_eq!(code(&error), "request_failed");
     assert_eq!(get_str(&error, "kind").as_deref(), Some("transient"));
+}
+
+// ---- worker custody ---------------------------------------------------------------------
+
+/// The worker's answer to a code exchange in worker custody: no token.
+const CUSTODY_ANSWER: &str = r#"{"user":{"id":"42","name":"Ada","username":"ada"},
+    "scope":"tweet.read users.read offline.access","expiresAt":1900000000,"custody":"worker"}"#;
+
+/// `object.method(...args)`, as JavaScript calls it.
+fn call_js(object: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
+    let function: Function = get(object, method).unchecked_into();
+    let args: js_sys::Array = args.iter().collect();
+    function.apply(object, &args).unwrap()
+}
+
+fn js_fetch(session: &JsValue, input: &str, init: JsValue) -> Promise {
+    call_js(session, "fetch", &[input.into(), init]).unchecked_into()
+}
+
+fn is_signed_in(session: &JsValue) -> bool {
+    get(session, "signedIn").as_bool().unwrap()
+}
+
+/// A worker-custody client (as `fromWorker` makes one from a worker in that mode) whose
+/// hooks record what they are told.
+fn custody_client() -> XAuth {
+    client_with_hooks(r#","custody":"worker""#)
+}
+
+async fn custody_session(xauth: &XAuth) -> JsValue {
+    fresh_pending();
+    let _fetch = FakeFetch::answer(200, CUSTODY_ANSWER);
+    let url = callback_url(&format!("state={STATE}&code=c"));
+    settle(xauth.handle_callback(Some(url))).await.unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn worker_custody_sign_in_gives_a_session_without_tokens() {
+    reset();
+    forget_recorded();
+    let xauth = custody_client();
+    assert_eq!(xauth.custody(), "worker");
+    let session = custody_session(&xauth).await;
+    assert_eq!(get_str(&session, "custody").as_deref(), Some("worker"));
+    assert!(get(&session, "accessToken").is_undefined());
+    assert_eq!(get(&session, "signedIn").as_bool(), Some(true));
+    assert_eq!(get(&session, "expiresAt").as_f64(), Some(1_900_000_000.0));
+    assert_eq!(
+        get_str(&get(&session, "user"), "username").as_deref(),
+        Some("ada")
+    );
+    assert!(
+        recorded("onTokenUpdate").is_empty(),
+        "there are no tokens to hand over"
+    );
+    assert_eq!(local_storage().get_item(SESSION_KEY).unwrap(), None);
+    assert_eq!(stored(SESSION_KEY), None);
+    assert_eq!(stored(PENDING_KEY), None);
+}
+
+#[wasm_bindgen_test]
+async fn worker_custody_fetch_sends_the_cookie_and_the_csrf_header_and_no_token() {
+    reset();
+    let xauth = custody_client();
+    let session = custody_session(&xauth).await;
+    let fetch = FakeFetch::answer(201, r#"{"data":{"id":"1"}}"#);
+    let init = js_object(
+        r#"{"method":"POST","headers":{"authorization":"Bearer leaked","content-type":"application/json"},"body":"{\"text\":\"hi\"}"}"#,
+    );
+    let response = settle(js_fetch(&session, "/2/tweets", init.into()))
+        .await
+        .unwrap();
+    assert_eq!(get(&response, "status").as_f64(), Some(201.0));
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-api/2/tweets"));
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].credentials.as_deref(), Some("same-origin"));
+    assert_eq!(seen[0].xauth.as_deref(), Some("1"));
+    assert_eq!(seen[0].authorization, None, "no bearer token from the page");
+    assert_eq!(seen[0].content_type.as_deref(), Some("application/json"));
+    let error = rejection(js_fetch(
+        &session,
+        "https://evil.example/2/users/me",
+        JsValue::UNDEFINED,
+    ))
+    .await;
+    assert_eq!(code(&error), "invalid_request");
+}
+
+#[wasm_bindgen_test]
+async fn worker_custody_no_session_ends_the_session_once() {
+    reset();
+    forget_recorded();
+    let xauth = custody_client();
+    let session = custody_session(&xauth).await;
+    let fetch = FakeFetch::answer(
+        401,
+        r#"{"error":"no_session","error_description":"sign in again","kind":"reauthorize"}"#,
+    );
+    let error = rejection(js_fetch(&session, "/2/users/me", JsValue::UNDEFINED)).await;
+    assert_eq!(code(&error), "request_failed");
+    assert_eq!(get_str(&error, "kind").as_deref(), Some("reauthorize"));
+    assert!(!is_signed_in(&session));
+    let error = rejection(js_fetch(&session, "/2/users/me", JsValue::UNDEFINED)).await;
+    assert_eq!(code(&error), "signed_out");
+    assert_eq!(fetch.seen().len(), 1, "nothing sent after the end");
+    let reasons: Vec<String> = recorded("onSignedOut")
+        .iter()
+        .map(|reason| reason.as_string().unwrap())
+        .collect();
+    assert_eq!(reasons, ["reauthorize"]);
+    // X's own 401 (not the worker's no_session) is the app's answer, and ends nothing.
+    let other = custody_session(&xauth).await;
+    let _fetch = FakeFetch::answer(401, r#"{"error":"x_unauthorized","kind":"reauthorize"}"#);
+    let response = settle(js_fetch(&other, "/2/users/me", JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    assert_eq!(get(&response, "status").as_f64(), Some(401.0));
+    assert!(is_signed_in(&other));
+}
+
+#[wasm_bindgen_test]
+async fn worker_custody_restore_session_asks_the_worker() {
+    reset();
+    let xauth = custody_client();
+    let fetch = FakeFetch::answer(
+        200,
+        r#"{"signedIn":true,"user":{"id":"42","name":"Ada","username":"ada"},"scope":"tweet.read","custody":"worker"}"#,
+    );
+    let restored = xauth.restore_session_for_js();
+    assert!(
+        restored.is_instance_of::<Promise>(),
+        "worker custody restores asynchronously"
+    );
+    let session = settle(restored.unchecked_into()).await.unwrap();
+    assert_eq!(get_str(&session, "custody").as_deref(), Some("worker"));
+    assert_eq!(get_str(&get(&session, "user"), "id").as_deref(), Some("42"));
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-session"));
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].xauth.as_deref(), Some("1"));
+    assert_eq!(seen[0].credentials.as_deref(), Some("same-origin"));
+
+    for (status, body) in [
+        (200, r#"{"signedIn":false,"custody":"worker"}"#),
+        (401, r#"{"error":"no_session","kind":"reauthorize"}"#),
+    ] {
+        let _fetch = FakeFetch::answer(status, body);
+        let nobody = settle(xauth.restore_session_for_js().unchecked_into())
+            .await
+            .unwrap();
+        assert!(nobody.is_undefined(), "{status} {body}");
+    }
+    let _fetch = FakeFetch::answer(500, r#"{"error":"server_misconfigured"}"#);
+    let error = rejection(xauth.restore_session_for_js().unchecked_into()).await;
+    assert_eq!(code(&error), "request_failed");
+    // Browser custody restores synchronously, from storage.
+    assert!(
+        client_with("session")
+            .restore_session_for_js()
+            .is_undefined()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn worker_custody_sign_out_ends_here_then_at_the_worker() {
+    reset();
+    forget_recorded();
+    let xauth = custody_client();
+    let session = custody_session(&xauth).await;
+    let fetch = FakeFetch::answer(
+        200,
+        r#"{"signedOut":true,"grantEnded":true,"revoked":true}"#,
+    );
+    let options = js_object(r#"{"everywhere":true}"#);
+    settle(call_js(&session, "signOut", &[options.into()]).unchecked_into())
+        .await
+        .unwrap();
+    assert!(!is_signed_in(&session));
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-sign-out"));
+    assert_eq!(seen[0].xauth.as_deref(), Some("1"));
+    assert_eq!(
+        get(seen[0].body.as_ref().unwrap(), "everywhere").as_bool(),
+        Some(true)
+    );
+    settle(sign_out(&session)).await.unwrap();
+    assert_eq!(fetch.seen().len(), 1, "signed out once");
+    let reasons: Vec<String> = recorded("onSignedOut")
+        .iter()
+        .map(|reason| reason.as_string().unwrap())
+        .collect();
+    assert_eq!(reasons, ["sign_out"]);
+
+    // fromWorker learns the custody from the worker's configuration.
+    let _fetch = FakeFetch::answer(
+        200,
+        &worker_config().replace("\"scopes\"", "\"custody\":\"worker\",\"scopes\""),
+    );
+    let from_worker = settle(XAuth::from_worker(
+        Some(ENDPOINT.to_owned()),
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(get_str(&from_worker, "custody").as_deref(), Some("worker"));
 }
