@@ -2,8 +2,12 @@
 // `cargo xtask build`) against the worker that serves this page.
 //
 // The OAuth callback is this page ("/"): on load it either finishes a sign-in
-// (`isCallback()` -> `handleCallback()`) or picks up the session kept in this tab
-// (`restoreSession()`). The same goes for OAuth 1.0a: `isOAuth1Callback()` ->
+// (`isCallback()` -> `handleCallback()`) or picks up the session there is
+// (`await restoreSession()`). Who keeps the tokens is the worker's choice
+// (XAUTH_TOKEN_CUSTODY): in worker custody (what `cargo xtask dev` runs) the worker keeps
+// them and this page holds an HttpOnly session cookie; in browser custody the session's
+// tokens live in this page (and, with "Stay signed in", in localStorage). The code below
+// is the same for both. The same goes for OAuth 1.0a: `isOAuth1Callback()` ->
 // `handleOAuth1Callback()`, else `oauth1Session()` asks the worker, whose HttpOnly cookie
 // holds the OAuth 1.0a session (this page never sees those tokens).
 //
@@ -30,6 +34,13 @@ const ui = {
   errorDetail: $("error-detail"),
   signedOut: $("signed-out"),
   remember: $("remember"),
+  rememberOption: $("remember-option"),
+  custodyNote: $("custody-note"),
+  custody: $("custody"),
+  expiresInLabel: $("expires-in-label"),
+  expiresInValue: $("expires-in-value"),
+  activityBrowser: $("activity-browser"),
+  activityWorker: $("activity-worker"),
   signIn: $("sign-in"),
   signInOAuth1: $("sign-in-oauth1"),
   signInPin: $("sign-in-pin"),
@@ -143,11 +154,22 @@ function showSignedIn(session) {
   ui.userName.textContent = user ? user.name : "Signed in";
   ui.userHandle.textContent = user ? `@${user.username}` : "(X did not say who)";
   ui.scope.textContent = session.scope ?? "(not reported)";
+  const byWorker = session.custody === "worker";
+  ui.custody.textContent = byWorker
+    ? "the worker (encrypted; this page has only an HttpOnly cookie)"
+    : "this page";
+  // The worker refreshes its tokens on its own: there is no countdown to show then.
+  ui.expiresInLabel.hidden = byWorker;
+  ui.expiresInValue.hidden = byWorker;
+  ui.activityBrowser.hidden = byWorker;
+  ui.activityWorker.hidden = !byWorker;
   ui.signedOut.hidden = true;
   ui.signedIn.hidden = false;
   clearInterval(countdown);
-  tick(session);
-  countdown = setInterval(() => tick(session), 1000);
+  if (!byWorker) {
+    tick(session);
+    countdown = setInterval(() => tick(session), 1000);
+  }
   say(user ? `Signed in as ${user.name} (@${user.username}).` : "Signed in.");
 }
 
@@ -286,8 +308,10 @@ async function signIn() {
   clearError();
   const storage = ui.remember.checked ? "local" : "memory";
   try {
-    sessionStorage.setItem(STORAGE_CHOICE, storage);
-    demo.xauth.setStorage(storage);
+    if (demo.xauth.custody === "browser") {
+      sessionStorage.setItem(STORAGE_CHOICE, storage);
+      demo.xauth.setStorage(storage);
+    }
     ui.signIn.disabled = true;
     say("Taking you to X…");
     demo.xauth.signIn();
@@ -372,7 +396,9 @@ async function signOut() {
   try {
     await session.signOut();
     clearError();
-    say("Signed out. X revoked the token.");
+    say(session.custody === "worker"
+      ? "Signed out. The worker ended your session and had X revoke the grant."
+      : "Signed out. X revoked the token.");
   } catch (error) {
     showError(error, "Signed out here, but X did not confirm the revocation");
     say("Signed out (revocation not confirmed).");
@@ -387,8 +413,14 @@ async function start() {
   await init();
   const xauth = await XAuth.fromWorker("", hooks);
   demo.xauth = xauth;
-  xauth.setStorage(chosenStorage());
-  ui.remember.checked = xauth.storage === "local";
+  const byWorker = xauth.custody === "worker";
+  // In worker custody the session cookie already lasts across reloads and tabs.
+  ui.rememberOption.hidden = byWorker;
+  ui.custodyNote.hidden = !byWorker;
+  if (!byWorker) {
+    xauth.setStorage(chosenStorage());
+    ui.remember.checked = xauth.storage === "local";
+  }
   ui.signIn.addEventListener("click", signIn);
   ui.signOut.addEventListener("click", signOut);
   ui.signInOAuth1.addEventListener("click", signInOAuth1);
@@ -417,7 +449,12 @@ async function start() {
       showError(error);
     }
   } else {
-    const session = xauth.restoreSession();
+    let session;
+    try {
+      session = await xauth.restoreSession();
+    } catch (error) {
+      showError(error, "Could not ask the worker for your session");
+    }
     if (session) {
       showSignedIn(session);
       return;

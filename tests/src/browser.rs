@@ -5,6 +5,7 @@
 //! Environment: `CHROMEDRIVER` (default `/usr/bin/chromedriver`), `CHROMIUM` (default
 //! `/usr/bin/chromium`, when it exists), and the harness's `XAUTH_ROOT`.
 
+use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use crate::{Emulator, EmulatorOptions, Worker, free_port, worker_vars};
+use crate::{Emulator, EmulatorOptions, Worker, free_port, random_vault_key, worker_vars};
 
 /// The demo app's OAuth 2.0 client at the emulator and in the worker.
 pub const CLIENT_ID: &str = "xauth-browser-client";
@@ -50,6 +51,28 @@ impl Demo {
 
     /// [`Demo::start`] with X's options changed by `adjust` (e.g. a short token lifetime).
     pub async fn start_with(adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions) -> Demo {
+        Self::start_configured(adjust, |_| {}).await
+    }
+
+    /// The demo in worker custody (`XAUTH_TOKEN_CUSTODY = "worker"`, a fresh vault key), as
+    /// `cargo xtask dev` runs it.
+    pub async fn start_in_worker_custody() -> Demo {
+        Self::start_configured(
+            |options| options,
+            |vars| {
+                vars.insert("XAUTH_TOKEN_CUSTODY", "worker".to_owned());
+                vars.insert("XAUTH_VAULT_KEY", random_vault_key());
+            },
+        )
+        .await
+    }
+
+    /// [`Demo::start`] with X's options changed by `adjust` and the worker's variables by
+    /// `adjust_vars`.
+    pub async fn start_configured(
+        adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
+        adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
+    ) -> Demo {
         let port = free_port();
         let origin = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{origin}/");
@@ -70,6 +93,7 @@ impl Demo {
         vars.insert("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned());
         vars.insert("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned());
         vars.insert("ALLOWED_ORIGINS", origin);
+        adjust_vars(&mut vars);
         let worker = Worker::start_on(port, &vars);
         let browser = Chromedriver::start();
         Demo { x, worker, browser }
@@ -278,12 +302,49 @@ impl Page<'_> {
         }
     }
 
+    /// Sends a Chrome DevTools Protocol command to the page (chromedriver's
+    /// `goog/cdp/execute`); its result.
+    pub async fn cdp(&self, command: &str, params: Value) -> Value {
+        self.client
+            .issue_cmd(CdpCommand {
+                command: command.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|err| panic!("CDP {command}: {err}"))
+    }
+
     /// Runs `script` (a function body) in the page; what it returns.
     pub async fn script(&self, script: &str) -> Value {
         self.client
             .execute(script, vec![])
             .await
             .unwrap_or_else(|err| panic!("{script}: {err}"))
+    }
+}
+
+/// A Chrome DevTools Protocol command through chromedriver's vendor endpoint.
+#[derive(Debug)]
+struct CdpCommand {
+    command: String,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.command, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

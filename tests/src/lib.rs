@@ -362,6 +362,16 @@ pub fn worker_vars(
     ])
 }
 
+/// A fresh vault key for worker custody (`XAUTH_VAULT_KEY`): 32 random bytes, base64.
+pub fn random_vault_key() -> String {
+    use base64::Engine as _;
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut key))
+        .expect("32 bytes from /dev/urandom");
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
 /// A port on 127.0.0.1 that nothing listens on (bound, then released), for "X is
 /// down" tests.
 pub fn closed_port() -> u16 {

@@ -8,13 +8,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use xauth_tests::api::{Answer, Api};
-use xauth_tests::{Emulator, EmulatorOptions, Worker, free_port};
+use xauth_tests::{Emulator, EmulatorOptions, Worker, free_port, random_vault_key};
 
 const CLIENT_ID: &str = "xauth-custody-client";
 const CLIENT_SECRET: &str = "custody-s3cret-that-must-never-leak";
@@ -22,9 +23,9 @@ const SCOPES: &str = "tweet.read tweet.write users.read offline.access";
 const ALLOWED_ORIGIN: &str = "https://app.example.com";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-/// 32 bytes, base64: the vault key of most tests, and a second one for rotation.
-const VAULT_KEY: &str = "q7vJ0n3k4dmBvVbV2H6QmVb3mJ7r3v2mNfGkzQ0mYbE=";
-const NEXT_VAULT_KEY: &str = "xRk4mB0qk0m9tD1b8i3JbJ0Zl8b7cWv0s5dQk1fZ2yA=";
+/// The vault key of a test run, and a second one for rotation: fresh random keys.
+static VAULT_KEY: LazyLock<String> = LazyLock::new(random_vault_key);
+static NEXT_VAULT_KEY: LazyLock<String> = LazyLock::new(random_vault_key);
 /// The session cookie over plain-http loopback.
 const COOKIE: &str = "xauth_session";
 
@@ -54,7 +55,7 @@ fn vars(x: &Emulator, redirect_uri: &str) -> BTreeMap<&'static str, String> {
         SCOPES,
     );
     vars.insert("XAUTH_TOKEN_CUSTODY", "worker".to_owned());
-    vars.insert("XAUTH_VAULT_KEY", VAULT_KEY.to_owned());
+    vars.insert("XAUTH_VAULT_KEY", VAULT_KEY.clone());
     vars.insert("ALLOWED_ORIGINS", ALLOWED_ORIGIN.to_owned());
     vars.insert("X_TIMEOUT_MS", "2000".to_owned());
     vars
@@ -346,7 +347,7 @@ fn forged_expired_and_foreign_cookies_are_no_session_and_cleared() {
     let other = Setup::start_with(
         |o| o,
         |vars| {
-            vars.insert("XAUTH_VAULT_KEY", NEXT_VAULT_KEY.to_owned());
+            vars.insert("XAUTH_VAULT_KEY", NEXT_VAULT_KEY.clone());
         },
     );
     let elsewhere = other.browser();
@@ -548,7 +549,7 @@ fn the_stored_state_on_disk_holds_no_token_cookie_or_key() {
     let key_bytes = {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD
-            .decode(VAULT_KEY)
+            .decode(VAULT_KEY.as_bytes())
             .unwrap()
     };
     for (what, needle) in [
@@ -608,8 +609,8 @@ fn key_rotation_keeps_sessions_and_reseals_them() {
         let old_cookie = browser.cookie(COOKIE).unwrap();
 
         let mut rotating = base_vars.clone();
-        rotating.insert("XAUTH_VAULT_KEY", NEXT_VAULT_KEY.to_owned());
-        rotating.insert("XAUTH_VAULT_KEY_PREVIOUS", VAULT_KEY.to_owned());
+        rotating.insert("XAUTH_VAULT_KEY", NEXT_VAULT_KEY.clone());
+        rotating.insert("XAUTH_VAULT_KEY_PREVIOUS", VAULT_KEY.clone());
         let worker = Worker::start_persisting(port, &rotating, state.path());
         let answer = who_am_i(&browser);
         assert_eq!(
@@ -625,7 +626,7 @@ fn key_rotation_keeps_sessions_and_reseals_them() {
         drop(worker);
 
         let mut retired = base_vars.clone();
-        retired.insert("XAUTH_VAULT_KEY", NEXT_VAULT_KEY.to_owned());
+        retired.insert("XAUTH_VAULT_KEY", NEXT_VAULT_KEY.clone());
         let worker = Worker::start_persisting(port, &retired, state.path());
         let answer = who_am_i(&browser);
         assert_eq!(
@@ -664,7 +665,7 @@ fn worker_custody_refuses_to_run_without_its_key_or_scopes() {
             vars.insert(name, value.to_owned());
         }
         let worker = Worker::start(&vars);
-        let api = Api::new(&worker, &[CLIENT_SECRET, VAULT_KEY]);
+        let api = Api::new(&worker, &[CLIENT_SECRET, &VAULT_KEY]);
         let answer = api.get("/twitter-config");
         answer.assert_error(500, "server_misconfigured", Some("misconfigured"));
         assert!(

@@ -90,6 +90,15 @@ pub fn run(project: &Project, tools: &Tools) -> Result<()> {
         }
     }
 
+    // Worker custody (wrangler.toml's XAUTH_TOKEN_CUSTODY) seals grants under a vault key:
+    // a local one, kept beside wrangler's local state so sessions survive a restart.
+    if !dev_vars
+        .as_ref()
+        .is_some_and(|names| names.contains("XAUTH_VAULT_KEY"))
+    {
+        vars.push(("XAUTH_VAULT_KEY", local_vault_key(project)?));
+    }
+
     let mut wrangler = tools.command(tools.node_bin("wrangler"));
     wrangler
         .args([
@@ -121,6 +130,11 @@ pub fn run(project: &Project, tools: &Tools) -> Result<()> {
 fn print_banner(origin: &str, emulator_url: &str, real_x: bool) {
     println!();
     println!("xauth demo: open {origin}/");
+    println!(
+        "Custody: as wrangler.toml's XAUTH_TOKEN_CUSTODY says (\"worker\": X's tokens stay in \
+         the worker's Durable Objects, sealed under the local key in {LOCAL_VAULT_KEY}; the \
+         page holds an HttpOnly session cookie)."
+    );
     if real_x {
         println!("X: real X (x.com), with the credentials in {DEV_VARS}.");
         println!(
@@ -142,6 +156,59 @@ fn print_banner(origin: &str, emulator_url: &str, real_x: bool) {
     }
     println!("Ctrl-C stops everything.");
     println!();
+}
+
+/// Where `dev` keeps its local vault key: under wrangler's `.wrangler/` (git-ignored),
+/// next to the local Durable Object state the key encrypts.
+const LOCAL_VAULT_KEY: &str = ".wrangler/xauth-dev-vault-key";
+
+/// The local vault key (32 random bytes, base64), made on first use.
+fn local_vault_key(project: &Project) -> Result<String> {
+    let path = project.path(LOCAL_VAULT_KEY);
+    if let Ok(key) = fs::read_to_string(&path)
+        && !key.trim().is_empty()
+    {
+        return Ok(key.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .context("reading 32 random bytes from /dev/urandom")?;
+    let key = base64(&bytes);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).context(format!("creating {}", dir.display()))?;
+    }
+    fs::write(&path, &key).context(format!("writing {}", path.display()))?;
+    restrict_to_owner(&path)?;
+    println!("dev: made a local vault key for worker custody in {LOCAL_VAULT_KEY}");
+    Ok(key)
+}
+
+fn restrict_to_owner(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+        .context(format!("restricting {}", path.display()))
+}
+
+/// Standard base64 with padding (RFC 4648 §4): the one encoding xtask needs, not worth a
+/// dependency.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, byte)| n | u32::from(*byte) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// The variable names `.dev.vars` sets, or `None` when there is no such file.
@@ -295,7 +362,24 @@ mod interrupt {
 
 #[cfg(test)]
 mod tests {
-    use super::dev_vars_names;
+    use super::{base64, dev_vars_names};
+
+    #[test]
+    fn base64_is_rfc_4648() {
+        // RFC 4648 §10's test vectors.
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
+        }
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+    }
 
     #[test]
     fn dev_vars_names_are_read_like_dotenv() {

@@ -1,0 +1,203 @@
+//! The demo in worker custody (as `cargo xtask dev` runs it), in headless Chromium against
+//! the built worker in workerd and the emulator as X: the page signs in, calls X and
+//! signs out without any of X's tokens ever reaching it.
+//!
+//! Before the sign-in, a script that Chromium runs at the start of every document (through
+//! the DevTools protocol) wraps the page's `fetch` and keeps every response body the page
+//! receives; after it, those bodies, `document.cookie`, both storages and everything
+//! reachable from the page's `window` are searched for every token X issued.
+
+use serde_json::{Value, json};
+use xauth_tests::browser::{Demo, Page};
+
+/// Runs first in every document: keeps the status, URL and text of every response.
+const RECORD_RESPONSES: &str = r#"
+    (() => {
+        const seen = (window.__xauthResponses = []);
+        const realFetch = window.fetch;
+        window.fetch = async function (...args) {
+            const response = await realFetch.apply(this, args);
+            try {
+                const body = await response.clone().text();
+                seen.push({ url: response.url, status: response.status, body });
+            } catch (e) {
+                seen.push({ url: response.url, status: response.status, body: "" });
+            }
+            return response;
+        };
+    })();
+"#;
+
+/// Everything the page's own script can see, as one string: cookies, storages, and every
+/// value reachable from `window` (except the recorder, searched on its own).
+const VISIBLE_TO_THE_PAGE: &str = r#"
+    const seen = new Set();
+    const parts = [document.cookie, JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage })];
+    const walk = (value, depth) => {
+        if (value === null || value === undefined || depth > 4) return;
+        if (typeof value === "string") { parts.push(value); return; }
+        if (typeof value !== "object" && typeof value !== "function") { parts.push(String(value)); return; }
+        if (seen.has(value) || value === window.__xauthResponses) return;
+        seen.add(value);
+        if (value instanceof Node || value instanceof Window && value !== window) return;
+        let keys = [];
+        try { keys = Object.getOwnPropertyNames(value); } catch { return; }
+        // Getters on wasm-bindgen classes live on the prototype.
+        try {
+            const proto = Object.getPrototypeOf(value);
+            if (proto && proto !== Object.prototype && proto !== Function.prototype) {
+                keys = keys.concat(Object.getOwnPropertyNames(proto));
+            }
+        } catch {}
+        for (const key of keys) {
+            let child;
+            try { child = value[key]; } catch { continue; }
+            if (typeof child === "function") continue;
+            walk(child, depth + 1);
+        }
+    };
+    for (const key of Object.getOwnPropertyNames(window)) {
+        if (key === "__xauthResponses") continue;
+        let value;
+        try { value = window[key]; } catch { continue; }
+        if (typeof value === "function" && !/^xauth/i.test(key)) continue;
+        walk(value, 0);
+    }
+    return parts.join("\n");
+"#;
+
+#[tokio::test]
+async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_page() {
+    let demo = Demo::start_in_worker_custody().await;
+    let page = demo.open().await;
+    assert_eq!(
+        page.script("return xauthDemo.xauth.custody").await,
+        "worker"
+    );
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": RECORD_RESPONSES }),
+    )
+    .await;
+
+    let state = page.sign_in().await;
+    assert!(state.error.is_none(), "{state:?}");
+    assert!(page.text("user-handle").await.contains("@xauthdemo"));
+    assert!(page.text("custody").await.contains("the worker"));
+    let (access, refresh) = demo.x.tokens();
+    assert_eq!((access.len(), refresh.len()), (1, 1), "X issued one grant");
+    let tokens: Vec<&String> = access.iter().chain(&refresh).collect();
+
+    // What the sign-in answered, and everything else the page can reach.
+    let responses = page.script("return window.__xauthResponses").await;
+    let responses = responses.as_array().expect("the recorder ran");
+    let exchange = responses
+        .iter()
+        .find(|r| {
+            r["url"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("/twitter-access-token"))
+        })
+        .unwrap_or_else(|| panic!("the exchange was recorded: {responses:?}"));
+    assert_eq!(exchange["status"], 200, "{exchange}");
+    let answer: Value = serde_json::from_str(exchange["body"].as_str().unwrap()).unwrap();
+    assert_eq!(answer["custody"], "worker");
+    assert_no_token(&page, &tokens, "after signing in").await;
+
+    // The session cookie: HttpOnly (not in document.cookie), SameSite=Strict, Path=/, and
+    // without Secure only because this is plain-http loopback.
+    let cookies = page.client.get_all_cookies().await.unwrap();
+    let cookie = cookies
+        .iter()
+        .find(|c| c.name() == "xauth_session")
+        .unwrap_or_else(|| panic!("the session cookie: {cookies:?}"));
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(
+        cookie.same_site().map(|s| s.to_string()),
+        Some("Strict".to_owned())
+    );
+    assert_eq!(cookie.path(), Some("/"));
+    assert_ne!(cookie.secure(), Some(true));
+    let document_cookie = page.script("return document.cookie").await;
+    assert!(
+        !document_cookie.as_str().unwrap().contains("xauth_session"),
+        "{document_cookie}"
+    );
+
+    // X through the worker, as the user, with the cookie only.
+    page.click("who-am-i").await;
+    page.wait_until(
+        "Who am I in the log",
+        r#"const log = document.getElementById("log").innerText;
+           return log.includes("GET /2/users/me → 200") ? log : null;"#,
+    )
+    .await;
+    page.click("post-test").await;
+    page.wait_until(
+        "the post in the log",
+        r#"const log = document.getElementById("log").innerText;
+           return log.includes("POST /2/tweets → 201") ? log : null;"#,
+    )
+    .await;
+    assert_eq!(demo.x.posts().len(), 1);
+    assert_eq!(demo.x.stats()["api_requests_with_cookie"], 0);
+
+    // A reload picks the session up from the worker (restoreSession).
+    page.client.refresh().await.unwrap();
+    page.wait_for("the signed-in view after a reload", |s| s.signed_in)
+        .await;
+    assert!(page.text("user-handle").await.contains("@xauthdemo"));
+    assert_no_token(&page, &tokens, "after a reload").await;
+
+    // Sign-out: the worker ends the session and X revokes the grant.
+    page.click("sign-out").await;
+    page.wait_for("the signed-out view", |s| s.sign_in_ready)
+        .await;
+    let status = page.state().await.status;
+    assert!(status.contains("Signed out"), "{status}");
+    assert!(
+        demo.x.users_me(&access[0]).is_none(),
+        "X no longer takes the token"
+    );
+    assert_eq!(demo.x.tokens(), (vec![], vec![]));
+    let cookies = page.client.get_all_cookies().await.unwrap();
+    assert!(
+        cookies.iter().all(|c| c.name() != "xauth_session"),
+        "the cookie is gone: {cookies:?}"
+    );
+    page.close().await;
+}
+
+/// No token in any response the page received, nor anywhere its script can reach.
+async fn assert_no_token(page: &Page<'_>, tokens: &[&String], when: &str) {
+    let responses = page.script("return window.__xauthResponses").await;
+    // The walk must be able to find what it looks for: a canary two objects deep, and one
+    // behind a getter on a class's prototype (as wasm-bindgen's classes keep them).
+    page.script(
+        r#"class Holder { get secret() { return "canary-getter-7f3a"; } }
+           window.__canary = { deep: { value: "canary-deep-7f3a" }, holder: new Holder() };"#,
+    )
+    .await;
+    let visible = page.script(VISIBLE_TO_THE_PAGE).await;
+    let visible = visible.as_str().expect("a string");
+    assert!(
+        visible.contains("canary-deep-7f3a") && visible.contains("canary-getter-7f3a"),
+        "{when}: the walk sees what the page sees"
+    );
+    for token in tokens {
+        for response in responses.as_array().unwrap() {
+            assert!(
+                !response["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(token.as_str()),
+                "{when}: a token in the answer of {}",
+                response["url"]
+            );
+        }
+        assert!(
+            !visible.contains(token.as_str()),
+            "{when}: a token is visible to the page"
+        );
+    }
+}
