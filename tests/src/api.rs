@@ -43,8 +43,13 @@ pub struct Answer {
 impl Api {
     /// A client for `worker` that fails the test if any of `secrets` shows up in an answer.
     pub fn new(worker: &Worker, secrets: &[&str]) -> Api {
+        Api::at(worker.base_url(), secrets)
+    }
+
+    /// A client for the worker at `base` (e.g. one instance of [`crate::workerd::Workerd`]).
+    pub fn at(base: &str, secrets: &[&str]) -> Api {
         Api {
-            base: worker.base_url().to_owned(),
+            base: base.to_owned(),
             http: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

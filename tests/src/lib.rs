@@ -40,6 +40,7 @@ pub use xauth_emulator::{Decision, EmulatorConfig, User};
 
 pub mod api;
 pub mod browser;
+pub mod workerd;
 
 /// How the test emulator is set up: [`EmulatorConfig`] with chainable setters.
 #[derive(Clone, Debug, Default)]
@@ -416,7 +417,7 @@ impl Reply {
 
 /// One HTTP/1.0 request (the server closes the connection after the answer, so the
 /// body is everything until EOF).
-fn http_request(
+pub(crate) fn http_request(
     addr: SocketAddr,
     method: &str,
     target: &str,
@@ -731,7 +732,7 @@ fn signal_group(signal: &str, group: &str) {
 }
 
 /// The repository root: `XAUTH_ROOT`, else this crate's parent directory.
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     let root = std::env::var_os("XAUTH_ROOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
