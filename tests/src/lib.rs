@@ -87,7 +87,7 @@ impl EmulatorOptions {
         self
     }
 
-    /// The user `/2/users/me` describes.
+    /// The user behind grants until [`Emulator::set_user`] names another.
     pub fn user(mut self, user: User) -> Self {
         self.config.user = user;
         self
@@ -177,6 +177,18 @@ impl Emulator {
     /// stay valid).
     pub fn reset(&self) {
         self.request("POST", "/__emulator/reset", &[], "")
+            .expect_status(200);
+    }
+
+    /// Makes `user` the one behind every grant authorized from now on (the consent step,
+    /// OAuth 2.0 or 1.0a): codes and tokens issued before, and their refreshes, stay the
+    /// user they were for, and `/2/users/me` answers as the token's user. A [`reset`]
+    /// keeps it; `set_user(User::default())` goes back to the default user.
+    ///
+    /// [`reset`]: Emulator::reset
+    pub fn set_user(&self, user: User) {
+        let body = json!({ "id": user.id, "name": user.name, "username": user.username });
+        self.request("POST", "/__emulator/user", &[JSON], &body.to_string())
             .expect_status(200);
     }
 

@@ -140,10 +140,14 @@ fn capnp_config<K: AsRef<str>, V: AsRef<str>>(ports: &[u16], vars: &BTreeMap<K, 
             "    (name = \"xauth{index}\", worker = .worker{index}),"
         );
     }
-    config.push_str("    (name = \"internet\", network = (allow = [\"public\", \"private\", \"local\"])),\n");
+    config.push_str(
+        "    (name = \"internet\", network = (allow = [\"public\", \"private\", \"local\"])),\n",
+    );
     // On disk, as in production: an idle object is evicted from memory, and must find its
     // storage again when it comes back.
-    config.push_str("    (name = \"vault-storage\", disk = (path = \"vault-storage\", writable = true)),\n");
+    config.push_str(
+        "    (name = \"vault-storage\", disk = (path = \"vault-storage\", writable = true)),\n",
+    );
     config.push_str("  ],\n  sockets = [\n");
     for (index, port) in ports.iter().enumerate() {
         let _ = writeln!(

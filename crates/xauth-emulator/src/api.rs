@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use crate::User;
 use crate::http::{apply_fault, json_response, problem, unix_now};
 use crate::server::CloseConnection;
 use crate::store::{Endpoint, Shared, Stats};
@@ -56,13 +57,14 @@ const TWEETS_DELETE: UserCall = UserCall {
 
 impl UserCall {
     /// Counts the call, serves a queued fault, applies X's user-context rules, and only
-    /// then asks `answer`; every answer but a fault gets X's headers.
+    /// then asks `answer`, with the token's user; every answer but a fault gets X's
+    /// headers.
     async fn answer(
         &self,
         shared: &Shared,
         close: Option<Extension<CloseConnection>>,
         headers: &HeaderMap,
-        answer: impl FnOnce() -> Response,
+        answer: impl FnOnce(User) -> Response,
     ) -> Response {
         let calls = match count_call(shared, self.endpoint, self.counter, close).await {
             Ok(calls) => calls,
@@ -70,7 +72,7 @@ impl UserCall {
         };
         let mut response = match user_context(shared, headers, self.scopes) {
             Err(refused) => refused,
-            Ok(()) => answer(),
+            Ok(user) => answer(user),
         };
         add_x_headers(&mut response, self.limit, calls);
         response
@@ -83,8 +85,7 @@ pub(crate) async fn users_me(
     headers: HeaderMap,
 ) -> Response {
     USERS_ME
-        .answer(&shared, close, &headers, || {
-            let user = &shared.config.user;
+        .answer(&shared, close, &headers, |user| {
             json_response(
                 StatusCode::OK,
                 json!({ "data": { "id": user.id, "name": user.name, "username": user.username } }),
@@ -93,10 +94,10 @@ pub(crate) async fn users_me(
         .await
 }
 
-/// `POST /2/tweets` `{"text": "..."}` as the user: 201 `{"data":{"id","text",
+/// `POST /2/tweets` `{"text": "..."}` as the token's user: 201 `{"data":{"id","text",
 /// "edit_history_tweet_ids"}}`. Needs a live user token with [`TWEET_WRITE_SCOPES`] (the app
 /// token is 403, like `users/me`), a JSON body with a non-empty `text` (400 otherwise), and
-/// a text that no kept post has (403, X's duplicate rule).
+/// a text that no kept post of that user has (403, X's duplicate rule).
 pub(crate) async fn create_tweet(
     State(shared): State<Arc<Shared>>,
     close: Option<Extension<CloseConnection>>,
@@ -104,14 +105,14 @@ pub(crate) async fn create_tweet(
     body: Bytes,
 ) -> Response {
     TWEETS_CREATE
-        .answer(&shared, close, &headers, || {
-            post_text(&shared, &headers, &body)
+        .answer(&shared, close, &headers, |user| {
+            post_text(&shared, &headers, &body, &user)
         })
         .await
 }
 
-/// The answer to an authorized `POST /2/tweets`.
-fn post_text(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
+/// The answer to an authorized `POST /2/tweets` by `user`.
+fn post_text(shared: &Shared, headers: &HeaderMap, body: &[u8], user: &User) -> Response {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -131,11 +132,15 @@ fn post_text(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
         Ok(_) | Err(_) => return invalid_request("The request body is not a JSON object."),
     };
     let mut store = shared.store();
-    if store.posts.iter().any(|post| post.text == text) {
+    if store
+        .posts
+        .iter()
+        .any(|post| post.text == text && post.author_id == user.id)
+    {
         drop(store);
         return problem(StatusCode::FORBIDDEN, "Forbidden", DUPLICATE_CONTENT);
     }
-    let post = store.add_post(&text);
+    let post = store.add_post(&text, &user.id);
     drop(store);
     json_response(
         StatusCode::CREATED,
@@ -153,7 +158,7 @@ pub(crate) async fn delete_tweet(
     headers: HeaderMap,
 ) -> Response {
     TWEETS_DELETE
-        .answer(&shared, close, &headers, || delete_post(&shared, &id))
+        .answer(&shared, close, &headers, |_| delete_post(&shared, &id))
         .await
 }
 
@@ -199,8 +204,9 @@ async fn count_call(
 }
 
 /// X's rules for a user-context endpoint: the app-only token is 403 (it names no user), no
-/// live user access token is 401, a token without every one of `scopes` is 403.
-fn user_context(shared: &Shared, headers: &HeaderMap, scopes: &[&str]) -> Result<(), Response> {
+/// live user access token is 401, a token without every one of `scopes` is 403. The user
+/// the token was issued for.
+fn user_context(shared: &Shared, headers: &HeaderMap, scopes: &[&str]) -> Result<User, Response> {
     let bearer = bearer(headers);
     let store = shared.store();
     if bearer.is_some() && bearer == store.app_token {
@@ -211,9 +217,12 @@ fn user_context(shared: &Shared, headers: &HeaderMap, scopes: &[&str]) -> Result
             "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
         ));
     }
-    let scope = bearer.and_then(|token| store.live_access(&token).map(str::to_string));
+    let access = bearer.and_then(|token| {
+        let access = store.live_access(&token)?;
+        Some((access.scope.clone(), access.user.clone()))
+    });
     drop(store);
-    let Some(scope) = scope else {
+    let Some((scope, user)) = access else {
         return Err(problem(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",
@@ -227,7 +236,7 @@ fn user_context(shared: &Shared, headers: &HeaderMap, scopes: &[&str]) -> Result
             "Forbidden",
             &format!("The access token lacks the scope [{lacking}] this endpoint requires."),
         )),
-        None => Ok(()),
+        None => Ok(user),
     }
 }
 
@@ -287,21 +296,22 @@ pub(crate) async fn tweet(
     .await
 }
 
-/// `GET /2/users/:id`: `{"data":{"id","name","username"}}` (the configured user for its
-/// id, a made-up one for any other), with the same rules as [`tweet`].
+/// `GET /2/users/:id`: `{"data":{"id","name","username"}}` (the configured user, or one
+/// set with `POST /__emulator/user`, for its id; a made-up one for any other), with the
+/// same rules as [`tweet`].
 pub(crate) async fn user(
     State(shared): State<Arc<Shared>>,
     close: Option<Extension<CloseConnection>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let known = shared.config.user.clone();
+    let known = shared.known_user(&id);
     let lookup = Lookup {
         endpoint: Endpoint::UsersLookup,
         counter: |stats| &mut stats.users_lookup,
     };
     lookup.answer(&shared, close, &headers, &id, |id| {
-        if id == known.id {
+        if let Some(known) = known {
             json!({ "data": { "id": id, "name": known.name, "username": known.username } })
         } else {
             json!({ "data": { "id": id, "name": format!("X User {id}"), "username": format!("user{id}") } })

@@ -55,7 +55,7 @@ pub(crate) async fn page(State(shared): State<Arc<Shared>>, RawQuery(query): Raw
     };
     match decision {
         Some(decision) => decide(&shared, valid, decision, StatusCode::FOUND),
-        None => consent_page(&shared.config, &params, &valid),
+        None => consent_page(&shared, &params, &valid),
     }
 }
 
@@ -177,6 +177,7 @@ fn decide(shared: &Shared, valid: Valid, decision: Decision, status: StatusCode)
         ),
         Decision::Approve => {
             let code = random_token(32);
+            let user = shared.current_user();
             shared.store().codes.insert(
                 code.clone(),
                 Code {
@@ -186,6 +187,7 @@ fn decide(shared: &Shared, valid: Valid, decision: Decision, status: StatusCode)
                     method: valid.method,
                     issued: Instant::now(),
                     used: false,
+                    user,
                 },
             );
             redirect(
@@ -197,11 +199,7 @@ fn decide(shared: &Shared, valid: Valid, decision: Decision, status: StatusCode)
     }
 }
 
-fn consent_page(
-    config: &EmulatorConfig,
-    params: &HashMap<String, String>,
-    valid: &Valid,
-) -> Response {
+fn consent_page(shared: &Shared, params: &HashMap<String, String>, valid: &Valid) -> Response {
     let hidden: String = PARAMS
         .iter()
         .filter_map(|name| {
@@ -217,8 +215,8 @@ fn consent_page(
         .split(' ')
         .map(|s| format!("<li><code>{}</code></li>", escape_html(s)))
         .collect();
-    let app = escape_html(&config.client_id);
-    let user = escape_html(&config.user.username);
+    let app = escape_html(&shared.config.client_id);
+    let user = escape_html(&shared.current_user().username);
     let host = escape_html(&valid.redirect_uri);
     Html(format!(
         r#"<!doctype html>

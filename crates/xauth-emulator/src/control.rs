@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::User;
 use crate::http::json_response;
 use crate::store::{Endpoint, Fault, FaultMode, Shared};
 
@@ -131,4 +132,43 @@ pub(crate) async fn tokens(State(shared): State<Arc<Shared>>) -> Response {
         StatusCode::OK,
         json!({ "access": access, "refresh": refresh }),
     )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserRequest {
+    id: String,
+    name: String,
+    username: String,
+}
+
+/// `POST /__emulator/user`: `{"id","name","username"}` is the user behind every grant
+/// authorized from now on (OAuth 2.0 codes and OAuth 1.0a approvals); codes and tokens
+/// issued before keep theirs, and refreshes keep the user of the refresh token. The id is
+/// X's kind (1 to 19 digits); name and username must not be empty. A reset does not change
+/// it; posting the configured user goes back to it.
+pub(crate) async fn user(
+    State(shared): State<Arc<Shared>>,
+    Json(request): Json<UserRequest>,
+) -> Response {
+    let id_ok =
+        (1..=19).contains(&request.id.len()) && request.id.bytes().all(|b| b.is_ascii_digit());
+    if !id_ok || request.name.is_empty() || request.username.is_empty() {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "id must be 1 to 19 digits; name and username must not be empty" }),
+        );
+    }
+    let user = User {
+        id: request.id,
+        name: request.name,
+        username: request.username,
+    };
+    let body = json!({ "user": { "id": user.id, "name": user.name, "username": user.username } });
+    let mut store = shared.store();
+    store.users.retain(|known| known.id != user.id);
+    store.users.push(user.clone());
+    store.user = Some(user);
+    drop(store);
+    json_response(StatusCode::OK, body)
 }

@@ -107,7 +107,7 @@ pub enum Decision {
     Deny,
 }
 
-/// The signed-in user that `/2/users/me` describes.
+/// A user of X, as `/2/users/me` describes the one a token was issued for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     /// X's numeric user id, as a string.
@@ -153,7 +153,7 @@ pub struct EmulatorConfig {
     /// Stricter than X is known to be: a refresh also kills the access token that was
     /// issued with the spent refresh token.
     pub strict_rotation: bool,
-    /// The user behind every grant.
+    /// The user behind every grant, until `POST /__emulator/user` names another.
     pub user: User,
 }
 
@@ -222,6 +222,7 @@ impl fmt::Debug for EmulatorConfig {
 /// | `POST /__emulator/faults` | `{"endpoint","mode","count","delay_ms"}` |
 /// | `POST /__emulator/expire` | `{"access_token"?}`: expire one or all access tokens now |
 /// | `GET /__emulator/tokens` | `{"access": [...], "refresh": [...]}`: the live OAuth 2.0 tokens |
+/// | `POST /__emulator/user` | `{"id","name","username"}`: the user behind grants authorized from now on (earlier codes and tokens, and their refreshes, keep theirs; `/2/users/me` and posting answer as the token's user) |
 pub fn router(config: EmulatorConfig) -> Router {
     let shared = Arc::new(store::Shared::new(config));
     Router::new()
@@ -246,6 +247,7 @@ pub fn router(config: EmulatorConfig) -> Router {
         .route("/__emulator/faults", post(control::faults))
         .route("/__emulator/expire", post(control::expire))
         .route("/__emulator/tokens", get(control::tokens))
+        .route("/__emulator/user", post(control::user))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),

@@ -69,6 +69,7 @@ pub(crate) async fn request_token(
             consumer: shared.config.consumer_key.clone(),
             callback,
             verifier: None,
+            user: None,
         },
     );
     form_response(&[
@@ -172,6 +173,7 @@ fn decide(shared: &Shared, token: &str, decision: Decision, status: StatusCode) 
             ),
         };
     }
+    let user = store.current_user(&shared.config);
     let Some(request) = store.request_tokens.get_mut(token) else {
         return error_page(INVALID_TOKEN_PAGE);
     };
@@ -180,6 +182,7 @@ fn decide(shared: &Shared, token: &str, decision: Decision, status: StatusCode) 
         None => pin(),
     };
     request.verifier = Some(verifier.clone());
+    request.user = Some(user);
     let callback = request.callback.clone();
     let consumer = request.consumer.clone();
     store.approved_consumers.insert(consumer);
@@ -243,7 +246,7 @@ pub(crate) async fn access_token(
     if request.verifier.is_none() || request.verifier.as_deref() != presented {
         return could_not_authenticate();
     }
-    let user = &shared.config.user;
+    let user = request.user.unwrap_or_else(|| shared.config.user.clone());
     let access = format!("{}-{}", user.id, random_token(30));
     let secret = random_token(32);
     store.oauth1_access.insert(access.clone(), secret.clone());
@@ -273,7 +276,7 @@ fn form_response(pairs: &[(&str, &str)]) -> Response {
 
 fn consent_page(shared: &Shared, token: &str) -> Response {
     let app = escape_html(&shared.config.consumer_key);
-    let user = escape_html(&shared.config.user.username);
+    let user = escape_html(&shared.current_user().username);
     let token = escape_html(token);
     page(
         &format!("Authorize {app}"),

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::EmulatorConfig;
+use crate::{EmulatorConfig, User};
 
 /// Configuration plus mutable state, shared by every handler.
 pub(crate) struct Shared {
@@ -30,6 +30,21 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// The user a grant authorized now is for: the last one `POST /__emulator/user` set,
+    /// else the configured one. Locks the store: not while holding it (see
+    /// [`Store::current_user`]).
+    pub fn current_user(&self) -> User {
+        self.store().current_user(&self.config)
+    }
+
+    /// The user with this id, among the configured one and those set since.
+    pub fn known_user(&self, id: &str) -> Option<User> {
+        if self.config.user.id == id {
+            return Some(self.config.user.clone());
+        }
+        self.store().users.iter().find(|u| u.id == id).cloned()
+    }
 }
 
 #[derive(Default)]
@@ -49,6 +64,11 @@ pub(crate) struct Store {
     pub app_token: Option<String>,
     /// Posts made with `POST /2/tweets` and not deleted, oldest first.
     pub posts: Vec<Post>,
+    /// The user for grants authorized from now on (`POST /__emulator/user`); `None`: the
+    /// configured one.
+    pub user: Option<User>,
+    /// Every user set that way, for `GET /2/users/:id`.
+    pub users: Vec<User>,
     /// How many posts were ever made: the next post's id is [`FIRST_POST_ID`] plus this.
     posts_made: u64,
     pub stats: Stats,
@@ -70,17 +90,22 @@ pub(crate) struct Code {
     pub method: ChallengeMethod,
     pub issued: Instant,
     pub used: bool,
+    /// Who approved it: the tokens it buys act as this user.
+    pub user: User,
 }
 
 pub(crate) struct Access {
     pub scope: String,
     pub expires: Instant,
+    pub user: User,
 }
 
 pub(crate) struct Refresh {
     pub scope: String,
     /// The access token issued together with this refresh token.
     pub access: String,
+    /// Its successors act as the same user.
+    pub user: User,
 }
 
 /// An OAuth 1.0a request token (RFC 5849 §2.1).
@@ -92,6 +117,8 @@ pub(crate) struct RequestToken {
     pub callback: Option<String>,
     /// Set when the user approves; `/oauth/access_token` must present it.
     pub verifier: Option<String>,
+    /// Who approved it, set with the verifier: the access token is this user's.
+    pub user: Option<User>,
 }
 
 /// A post made through the emulator, as `GET /__emulator/stats` lists it.
@@ -99,6 +126,9 @@ pub(crate) struct RequestToken {
 pub(crate) struct Post {
     pub id: String,
     pub text: String,
+    /// Who posted it (not listed: the stats keep X's shape of a post).
+    #[serde(skip)]
+    pub author_id: String,
 }
 
 /// Where the emulator's post ids start: a 19-digit number, like X's snowflake ids today.
@@ -111,14 +141,21 @@ pub(crate) struct Issued {
 }
 
 impl Store {
-    /// Mints an access token, and a refresh token when the scope has `offline.access`.
-    pub fn issue(&mut self, scope: &str, access_ttl: Duration) -> Issued {
+    /// [`Shared::current_user`], for a caller that holds the store.
+    pub fn current_user(&self, config: &EmulatorConfig) -> User {
+        self.user.clone().unwrap_or_else(|| config.user.clone())
+    }
+
+    /// Mints an access token for `user`, and a refresh token when the scope has
+    /// `offline.access`.
+    pub fn issue(&mut self, scope: &str, access_ttl: Duration, user: &User) -> Issued {
         let access = random_token(32);
         self.access.insert(
             access.clone(),
             Access {
                 scope: scope.to_string(),
                 expires: Instant::now() + access_ttl,
+                user: user.clone(),
             },
         );
         let refresh = scope.split(' ').any(|s| s == "offline.access").then(|| {
@@ -128,6 +165,7 @@ impl Store {
                 Refresh {
                     scope: scope.to_string(),
                     access: access.clone(),
+                    user: user.clone(),
                 },
             );
             refresh
@@ -135,19 +173,19 @@ impl Store {
         Issued { access, refresh }
     }
 
-    /// The scope of a live access token.
-    pub fn live_access(&self, token: &str) -> Option<&str> {
+    /// A live access token: its scope and user.
+    pub fn live_access(&self, token: &str) -> Option<&Access> {
         self.access
             .get(token)
             .filter(|a| Instant::now() < a.expires)
-            .map(|a| a.scope.as_str())
     }
 
-    /// Keeps a new post and returns it with its fresh id.
-    pub fn add_post(&mut self, text: &str) -> Post {
+    /// Keeps a new post by `author_id` and returns it with its fresh id.
+    pub fn add_post(&mut self, text: &str, author_id: &str) -> Post {
         let post = Post {
             id: (FIRST_POST_ID + self.posts_made).to_string(),
             text: text.to_string(),
+            author_id: author_id.to_string(),
         };
         self.posts_made += 1;
         self.posts.push(post.clone());
@@ -172,8 +210,8 @@ impl Store {
         }
     }
 
-    /// Zeroes the counters, forgets the posts and drops pending faults; codes and tokens
-    /// stay.
+    /// Zeroes the counters, forgets the posts and drops pending faults; codes, tokens and
+    /// the current user stay.
     pub fn reset(&mut self) {
         self.stats = Stats::default();
         self.posts.clear();

@@ -103,7 +103,8 @@ fn exchange_code(shared: &Shared, form: &Form) -> Response {
         return invalid(INVALID_CODE);
     }
     let scope = grant.scope.clone();
-    let issued = store.issue(&scope, shared.config.access_ttl);
+    let user = grant.user.clone();
+    let issued = store.issue(&scope, shared.config.access_ttl, &user);
     token_response(shared, &scope, issued.access, issued.refresh)
 }
 
@@ -119,7 +120,7 @@ fn refresh(shared: &Shared, form: &Form) -> Response {
     if shared.config.strict_rotation {
         store.access.remove(&spent.access);
     }
-    let issued = store.issue(&spent.scope, shared.config.access_ttl);
+    let issued = store.issue(&spent.scope, shared.config.access_ttl, &spent.user);
     token_response(shared, &spent.scope, issued.access, issued.refresh)
 }
 

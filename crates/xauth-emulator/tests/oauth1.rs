@@ -640,3 +640,35 @@ async fn faults_and_stats() {
     assert_eq!(stats["app_token"], 1);
     assert_eq!(stats["faults_served"], 3);
 }
+
+#[tokio::test]
+async fn the_access_token_is_for_the_user_who_approved() {
+    let emu = start_default().await;
+    let before = emu.request_token(CALLBACK).await;
+    let verifier = emu.approve(&before).await;
+    let set = emu
+        .http
+        .post(emu.url("/__emulator/user"))
+        .json(&serde_json::json!({ "id": "1002", "name": "Bob", "username": "bob" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    // Approved before the switch: the configured user's.
+    let response = emu.access_token(&before, &verifier).await;
+    let user = process_access_token_response(&response.text().await.unwrap()).unwrap();
+    assert_eq!(
+        (user.user_id.as_str(), user.screen_name.as_str()),
+        ("2244994945", "xauthdemo")
+    );
+
+    let after = emu.request_token(CALLBACK).await;
+    let verifier = emu.approve(&after).await;
+    let response = emu.access_token(&after, &verifier).await;
+    let user = process_access_token_response(&response.text().await.unwrap()).unwrap();
+    assert_eq!(
+        (user.user_id.as_str(), user.screen_name.as_str()),
+        ("1002", "bob")
+    );
+    assert!(user.token.as_str().starts_with("1002-"));
+}
