@@ -23,7 +23,7 @@ usage: cargo xtask <command>
 commands:
   setup   install what is missing: wasm32 target, wasm-bindgen-cli (= Cargo.lock's
           wasm-bindgen), worker-build 0.8.7, Node >= 22.12, npm ci (wrangler, binaryen),
-          chromium + chromedriver. Skips what is present.
+          chromium + chromedriver, wrk. Skips what is present.
   build   setup, then www/pkg (browser wasm + JS) and crates/xauth-worker/build (worker)
   size    build, then raw and gzip sizes against the budgets (reports, never fails)
   test    setup, fmt, clippy (native, wasm32), native tests, wasm tests in Chromium,

@@ -70,6 +70,11 @@ pub fn run(project: &Project) -> Result<Tools> {
         "install Debian's `chromium` and `chromium-driver` packages (needs root)",
         || ensure_chromium(&mut apt),
     )?;
+    step(
+        "wrk",
+        "install Debian's `wrk` package (needs root); `cargo xtask bench` loads the worker with it",
+        || ensure_wrk(&mut apt),
+    )?;
     println!("== setup done in {:.1}s", started.elapsed().as_secs_f64());
     Ok(tools)
 }
@@ -255,6 +260,17 @@ fn ensure_chromium(apt: &mut Apt) -> Result<()> {
     }
     installing(what);
     apt.install(&["chromium", "chromium-driver"])
+}
+
+/// The HTTP load generator of `cargo xtask bench` (and of its smoke run in `test`).
+fn ensure_wrk(apt: &mut Apt) -> Result<()> {
+    let what = "wrk";
+    if project::find_in_path("wrk").is_some() {
+        present(what);
+        return Ok(());
+    }
+    installing(what);
+    apt.install(&["wrk"])
 }
 
 /// apt-get, with the package lists refreshed once per run (a fresh image has none).
