@@ -2,6 +2,7 @@
 //! (the alias lives in .cargo/config.toml). Plain Rust and std::process, so the only thing
 //! a contributor needs to start is cargo.
 
+mod bench;
 mod build;
 mod cmd;
 mod dev;
@@ -27,8 +28,12 @@ commands:
   build   setup, then www/pkg (browser wasm + JS) and crates/xauth-worker/build (worker)
   size    build, then raw and gzip sizes against the budgets (reports, never fails)
   test    setup, fmt, clippy (native, wasm32), native tests, wasm tests in Chromium,
-          build, size, wrangler deploy --dry-run, end-to-end tests. What CI runs.
+          build, size, wrangler deploy --dry-run, end-to-end tests, bench --smoke.
+          What CI runs.
   ci      same as test
+  bench   build, then the worker (workerd, wrk) and the browser (headless Chromium)
+          beside plain JS/Node contenders and the targets, as a markdown table in
+          target/bench/; `cargo xtask bench --help` for its options
   dev     build, then run wrangler dev (:8787) until Ctrl-C, against the X emulator
           (:8790) unless .dev.vars holds real X credentials
 ";
@@ -47,6 +52,9 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<()> {
     let project = Project::locate();
     let command = args.first().map(String::as_str);
+    if command == Some("bench") {
+        return bench::run(&project, &args[1..]);
+    }
     if let Some(extra) = args.get(1) {
         bail!("unexpected argument `{extra}`\n\n{HELP}");
     }

@@ -64,12 +64,12 @@ fn report_group(
     Ok(())
 }
 
-fn gzip_len(bytes: &[u8]) -> Result<u64> {
+pub fn gzip_len(bytes: &[u8]) -> Result<u64> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
     encoder.write_all(bytes)?;
     Ok(encoder.finish()?.len() as u64)
 }
 
-fn kib(bytes: u64) -> String {
+pub fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }

@@ -1,0 +1,658 @@
+//! The worker half of `cargo xtask bench`: each contender served on its own, wrk as the
+//! load, a stand-in for X behind them all.
+//!
+//! - the stand-in for X: `bench/x-standin.mjs` (Node), fixed valid answers at once, the same
+//!   for every contender (the emulator's codes are single use, so it cannot take a load);
+//! - the Rust worker: the built `crates/xauth-worker/build/` in `workerd serve` with a
+//!   generated capnp config (never under `wrangler dev`, whose proxy costs more CPU than
+//!   the worker);
+//! - the JS Worker (`bench/js-worker.mjs`) in its own `workerd serve`, and the same exchange
+//!   as a plain Node server (`bench/node-server.mjs`).
+//!
+//! Per row and round: wrk with `--connections` connections for `--secs` seconds; req/s,
+//! latency percentiles and errors from wrk's own summary (a Lua `done` hook), CPU per
+//! request from the serving process tree's user+sys in /proc over the requests served.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::Options;
+use super::process::{self, Process};
+use crate::cmd;
+use crate::error::{Context, Result, bail};
+use crate::project::{self, Project, Tools, WORKER_JS, WORKER_WASM};
+
+/// The app every contender serves, and X's answers to it (see bench/x-standin.mjs).
+const CLIENT_ID: &str = "bench-client";
+const CLIENT_SECRET: &str = "bench-client-secret-never-leaves";
+const REDIRECT_URI: &str = "https://app.example/callback";
+const SCOPES: &str = "tweet.read users.read offline.access";
+const APP_BEARER_TOKEN: &str = "bench-app-token";
+/// A user's access token, as a page holding its tokens (browser custody) sends it.
+const USER_BEARER: &str = "Bearer bench-access-token-0123456789abcdefghijklmnopqrstuvwxyz";
+const VERIFIER: &str = "bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
+/// wrk's threads: one per core of a small machine; the connections are what load.
+const WRK_THREADS: u32 = 2;
+
+/// Who serves a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contender {
+    /// This project's worker (crates/xauth-worker), in workerd.
+    RustWorker,
+    /// bench/js-worker.mjs, in workerd.
+    JsWorker,
+    /// bench/node-server.mjs, in Node.
+    Node,
+}
+
+impl Contender {
+    pub const ALL: [Contender; 3] = [Contender::RustWorker, Contender::JsWorker, Contender::Node];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Contender::RustWorker => "xauth worker (Rust, workerd)",
+            Contender::JsWorker => "JS Worker (workerd)",
+            Contender::Node => "Node server (node:http)",
+        }
+    }
+}
+
+/// One kind of request, measured for each contender that serves it (the others are n/a).
+pub struct Scenario {
+    /// The table's row name.
+    pub route: String,
+    /// What the row measures, for the table's notes.
+    pub note: String,
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// Part of a good answer's body, checked once before the load.
+    pub expect: &'static str,
+    pub contenders: Vec<Contender>,
+}
+
+/// What is measured. The first row is the one the targets speak of.
+///
+/// Hook for the custody issue: the proxied calls in *worker custody* (the worker keeping
+/// the user's tokens) are rows like the two `/twitter-api` ones below, with whatever the
+/// request then carries (e.g. a session cookie obtained by a sign-in against the stand-in
+/// before the load) and what the worker needs in `rust_worker_bindings`. Add them after
+/// the browser-custody row, named "... (worker custody)".
+pub fn scenarios() -> Vec<Scenario> {
+    let json = || vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    let exchange = |code: &str| format!(r#"{{"code":"{code}","codeVerifier":"{VERIFIER}"}}"#);
+    vec![
+        Scenario {
+            route: "POST /twitter-access-token".into(),
+            note: "the code exchange: X's token answer passed back (the stand-in grants no \
+                   users.read, so no contender asks /2/users/me)"
+                .into(),
+            method: "POST",
+            path: "/twitter-access-token".into(),
+            headers: json(),
+            body: Some(exchange("bench-code")),
+            expect: "\"access_token\"",
+            contenders: Contender::ALL.to_vec(),
+        },
+        Scenario {
+            route: "POST /twitter-access-token + users/me".into(),
+            note: "the exchange when the grant includes users.read: the worker also asks X's \
+                   /2/users/me and adds `user` (the JS contenders have no such step)"
+                .into(),
+            method: "POST",
+            path: "/twitter-access-token".into(),
+            headers: json(),
+            body: Some(exchange("bench-code-with-user")),
+            expect: "\"username\"",
+            contenders: vec![Contender::RustWorker],
+        },
+        Scenario {
+            route: "GET /twitter-config".into(),
+            note: "the public configuration; no call to X".into(),
+            method: "GET",
+            path: "/twitter-config".into(),
+            headers: vec![],
+            body: None,
+            expect: "\"clientId\"",
+            contenders: vec![Contender::RustWorker],
+        },
+        Scenario {
+            route: "GET /twitter-api/2/tweets/20 (app token)".into(),
+            note: "a proxied public read, anonymous: the app's bearer token \
+                   (TWITTER_BEARER_TOKEN) is added"
+                .into(),
+            method: "GET",
+            path: "/twitter-api/2/tweets/20".into(),
+            headers: vec![],
+            body: None,
+            expect: "\"data\"",
+            contenders: vec![Contender::RustWorker],
+        },
+        Scenario {
+            route: "GET /twitter-api/2/tweets/20 (browser custody)".into(),
+            note: "a proxied call with the user's bearer token, which the page holds".into(),
+            method: "GET",
+            path: "/twitter-api/2/tweets/20".into(),
+            headers: vec![("Authorization".to_owned(), USER_BEARER.to_owned())],
+            body: None,
+            expect: "\"data\"",
+            contenders: vec![Contender::RustWorker],
+        },
+        // Worker custody rows go here (see above).
+    ]
+}
+
+/// One wrk run against one contender.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub requests: u64,
+    pub req_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Socket errors (connect, read, write, timeout) and answers with status >= 400.
+    pub errors: u64,
+    pub cpu_us_per_req: f64,
+    /// The stand-in's CPU over the run, in % of one core: near 100 it is the bottleneck.
+    pub standin_cpu_pct: f64,
+}
+
+/// A scenario as served by one contender, over the rounds.
+pub struct Row {
+    pub scenario: usize,
+    pub contender: Contender,
+    pub samples: Vec<Sample>,
+}
+
+pub struct LoadResults {
+    pub scenarios: Vec<Scenario>,
+    pub rows: Vec<Row>,
+}
+
+impl LoadResults {
+    pub fn row(&self, scenario: usize, contender: Contender) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|row| row.scenario == scenario && row.contender == contender)
+    }
+}
+
+pub fn run(project: &Project, tools: &Tools, dir: &Path, options: &Options) -> Result<LoadResults> {
+    let wrk = project::find_in_path("wrk")
+        .ok_or_else(|| crate::error::Error::msg("wrk is not installed: run `cargo xtask setup`"))?;
+    let scenarios = scenarios();
+    let ticks_per_sec = process::clock_ticks_per_sec();
+
+    let x_port = process::free_port()?;
+    let standin = Process::server(
+        "the stand-in for X",
+        tools
+            .command(node(tools))
+            .arg(project.path("bench/x-standin.mjs"))
+            .arg(x_port.to_string()),
+        &dir.join("x-standin.log"),
+        x_port,
+    )?;
+    let x_url = format!("http://127.0.0.1:{x_port}");
+    let mut servers = Vec::new();
+    for contender in Contender::ALL {
+        let port = process::free_port()?;
+        let server = start(project, tools, dir, contender, port, &x_url)?;
+        servers.push((contender, port, server));
+    }
+
+    let mut rows: Vec<Row> = Vec::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        for &contender in &scenario.contenders {
+            let (_, port, _) = servers
+                .iter()
+                .find(|(c, _, _)| *c == contender)
+                .expect("every contender is started");
+            check(*port, scenario).context(format!(
+                "{} on {}",
+                scenario.route,
+                contender.label()
+            ))?;
+            rows.push(Row {
+                scenario: index,
+                contender,
+                samples: Vec::new(),
+            });
+        }
+    }
+
+    let runner = Runner {
+        wrk,
+        dir: dir.to_owned(),
+        options,
+        ticks_per_sec,
+        standin: &standin,
+    };
+    // Warm-up (JIT, wasm tiers, connection pools), then rounds in which every row runs once,
+    // so that a busy neighbour slows all rows of a round rather than one contender.
+    let total_rounds = options.rounds + u32::from(options.warmup_secs > 0);
+    for round in 0..total_rounds {
+        let warmup = options.warmup_secs > 0 && round == 0;
+        for row in &mut rows {
+            let scenario = &scenarios[row.scenario];
+            let (_, port, server) = servers
+                .iter_mut()
+                .find(|(c, _, _)| *c == row.contender)
+                .expect("every contender is started");
+            let secs = if warmup {
+                options.warmup_secs
+            } else {
+                options.secs
+            };
+            let sample = runner
+                .measure(server, *port, scenario, secs)
+                .context(format!("{} on {}", scenario.route, row.contender.label()))?;
+            println!(
+                "bench: {:<48} {:<30} {}: {:>7.0} req/s, p50 {:.1} ms, {:>5.0} µs CPU/req, {} errors",
+                scenario.route,
+                row.contender.label(),
+                if warmup {
+                    "warm-up".to_owned()
+                } else {
+                    format!("round {}", round + 1 - u32::from(options.warmup_secs > 0))
+                },
+                sample.req_per_sec,
+                sample.p50_ms,
+                sample.cpu_us_per_req,
+                sample.errors
+            );
+            if !warmup {
+                row.samples.push(sample);
+            }
+        }
+    }
+    drop(servers);
+    drop(standin);
+    Ok(LoadResults { scenarios, rows })
+}
+
+fn node(tools: &Tools) -> PathBuf {
+    tools.node_dir.join("node")
+}
+
+/// workerd from the npm package wrangler brings (the platform binary itself, not the
+/// Node launcher).
+fn workerd(project: &Project, tools: &Tools) -> PathBuf {
+    let binary = project.path("node_modules/@cloudflare/workerd-linux-64/bin/workerd");
+    if binary.is_file() {
+        binary
+    } else {
+        tools.node_bin("workerd")
+    }
+}
+
+fn start(
+    project: &Project,
+    tools: &Tools,
+    dir: &Path,
+    contender: Contender,
+    port: u16,
+    x_url: &str,
+) -> Result<Process> {
+    let log = |name: &str| dir.join(format!("{name}.log"));
+    match contender {
+        Contender::RustWorker => {
+            let worker_dir = dir.join("rust-worker");
+            fs::create_dir_all(&worker_dir)?;
+            for (file, name) in [(WORKER_JS, "index.js"), (WORKER_WASM, "index_bg.wasm")] {
+                fs::copy(project.path(file), worker_dir.join(name))
+                    .context(format!("copying {file} (run `cargo xtask build`)"))?;
+            }
+            let modules = [
+                ("index.js", "esModule", "index.js"),
+                ("index_bg.wasm", "wasm", "index_bg.wasm"),
+            ];
+            let config = capnp_config(
+                &modules,
+                &rust_worker_bindings(x_url),
+                &compatibility_date(project)?,
+                port,
+            )?;
+            let path = worker_dir.join("config.capnp");
+            fs::write(&path, config)?;
+            Process::server(
+                contender.label(),
+                tools
+                    .command(workerd(project, tools))
+                    .arg("serve")
+                    .arg(&path),
+                &log("rust-worker"),
+                port,
+            )
+        }
+        Contender::JsWorker => {
+            let worker_dir = dir.join("js-worker");
+            fs::create_dir_all(&worker_dir)?;
+            fs::copy(
+                project.path("bench/js-worker.mjs"),
+                worker_dir.join("worker.mjs"),
+            )?;
+            let config = capnp_config(
+                &[("worker.mjs", "esModule", "worker.mjs")],
+                &js_bindings(x_url),
+                &compatibility_date(project)?,
+                port,
+            )?;
+            let path = worker_dir.join("config.capnp");
+            fs::write(&path, config)?;
+            Process::server(
+                contender.label(),
+                tools
+                    .command(workerd(project, tools))
+                    .arg("serve")
+                    .arg(&path),
+                &log("js-worker"),
+                port,
+            )
+        }
+        Contender::Node => {
+            let mut command = tools.command(node(tools));
+            command
+                .arg(project.path("bench/node-server.mjs"))
+                .arg(port.to_string())
+                .envs(js_bindings(x_url));
+            Process::server(contender.label(), &mut command, &log("node-server"), port)
+        }
+    }
+}
+
+/// What the JS contenders read: the client, its callback, X.
+fn js_bindings(x_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("TWITTER_CLIENT_ID", CLIENT_ID.to_owned()),
+        ("TWITTER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        ("TWITTER_REDIRECT_URI", REDIRECT_URI.to_owned()),
+        ("X_API_URL", x_url.to_owned()),
+    ]
+}
+
+/// The Rust worker's variables: the JS contenders' plus what its other routes read.
+fn rust_worker_bindings(x_url: &str) -> Vec<(&'static str, String)> {
+    let mut bindings = js_bindings(x_url);
+    bindings.extend([
+        ("TWITTER_SCOPES", SCOPES.to_owned()),
+        ("X_AUTHORIZE_URL", format!("{x_url}/i/oauth2/authorize")),
+        ("TWITTER_BEARER_TOKEN", APP_BEARER_TOKEN.to_owned()),
+    ]);
+    bindings
+}
+
+/// wrangler.toml's `compatibility_date`, so workerd runs the worker as it is deployed.
+fn compatibility_date(project: &Project) -> Result<String> {
+    let toml =
+        fs::read_to_string(project.path("wrangler.toml")).context("reading wrangler.toml")?;
+    toml.lines()
+        .filter_map(|line| line.trim().strip_prefix("compatibility_date"))
+        .filter_map(|rest| rest.trim().strip_prefix('='))
+        .map(|value| value.trim().trim_matches('"').to_owned())
+        .next()
+        .ok_or_else(|| crate::error::Error::msg("wrangler.toml has no compatibility_date"))
+}
+
+/// A workerd config: one worker (`modules` as (name, kind, embedded file)) with text
+/// bindings, on 127.0.0.1:`port`, whose fetches may reach local addresses (the stand-in).
+fn capnp_config(
+    modules: &[(&str, &str, &str)],
+    bindings: &[(&str, String)],
+    compatibility_date: &str,
+    port: u16,
+) -> Result<String> {
+    let mut out = String::from(
+        "# Generated by `cargo xtask bench`.\n\
+         using Workerd = import \"/workerd/workerd.capnp\";\n\n\
+         const config :Workerd.Config = (\n  services = [\n    (name = \"main\", worker = .worker),\n    \
+         (name = \"local-network\", network = (allow = [\"local\"])),\n  ],\n",
+    );
+    let _ = writeln!(
+        out,
+        "  sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\")],\n);\n"
+    );
+    out.push_str("const worker :Workerd.Worker = (\n  modules = [\n");
+    for (name, kind, file) in modules {
+        let _ = writeln!(
+            out,
+            "    (name = {}, {kind} = embed {}),",
+            quote(name)?,
+            quote(file)?
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  ],\n  compatibilityDate = {},",
+        quote(compatibility_date)?
+    );
+    out.push_str("  bindings = [\n");
+    for (name, value) in bindings {
+        let _ = writeln!(
+            out,
+            "    (name = {}, text = {}),",
+            quote(name)?,
+            quote(value)?
+        );
+    }
+    out.push_str("  ],\n  globalOutbound = \"local-network\",\n);\n");
+    Ok(out)
+}
+
+/// A capnp string literal; the values here are plain ASCII, anything else is refused.
+fn quote(value: &str) -> Result<String> {
+    if value
+        .chars()
+        .any(|c| c == '"' || c == '\\' || !(' '..='~').contains(&c))
+    {
+        bail!("not a plain capnp string: {value:?}");
+    }
+    Ok(format!("\"{value}\""))
+}
+
+/// One request before the load: a 200 whose body shows the route did its work, so that
+/// no row measures an error path.
+fn check(port: u16, scenario: &Scenario) -> Result<()> {
+    let (status, answer) = http_once(port, scenario)?;
+    if status != 200 || !answer.contains(scenario.expect) {
+        bail!(
+            "expected a 200 with {} before the load, got {status}:\n{answer}",
+            scenario.expect
+        );
+    }
+    Ok(())
+}
+
+fn http_once(port: u16, scenario: &Scenario) -> Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = scenario.body.as_deref().unwrap_or("");
+    let mut request = format!(
+        "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        scenario.method,
+        scenario.path,
+        body.len()
+    );
+    for (name, value) in &scenario.headers {
+        let _ = write!(request, "{name}: {value}\r\n");
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    Ok((status, answer))
+}
+
+struct Runner<'a> {
+    wrk: PathBuf,
+    dir: PathBuf,
+    options: &'a Options,
+    ticks_per_sec: f64,
+    standin: &'a Process,
+}
+
+impl Runner<'_> {
+    fn measure(
+        &self,
+        server: &mut Process,
+        port: u16,
+        scenario: &Scenario,
+        secs: u32,
+    ) -> Result<Sample> {
+        let script = self.dir.join("wrk.lua");
+        fs::write(&script, wrk_script(scenario))?;
+        let (cpu_before, x_before) = (
+            process::tree_cpu_ticks(server.pid())?,
+            process::tree_cpu_ticks(self.standin.pid())?,
+        );
+        let output = cmd::read(
+            Command::new(&self.wrk)
+                .arg(format!("--threads={WRK_THREADS}"))
+                .arg(format!("--connections={}", self.options.connections))
+                .arg(format!("--duration={secs}s"))
+                .args(["--timeout=5s", "--latency", "--script"])
+                .arg(&script)
+                .arg(format!("http://127.0.0.1:{port}{}", scenario.path)),
+        )?;
+        let (cpu_after, x_after) = (
+            process::tree_cpu_ticks(server.pid())?,
+            process::tree_cpu_ticks(self.standin.pid())?,
+        );
+        if !server.running() {
+            bail!("{} stopped under load:\n{}", server.name, server.output());
+        }
+        let _ = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("wrk.log"))
+            .and_then(|mut log| {
+                writeln!(log, "== {} on {}\n{output}\n", scenario.route, server.name)
+            });
+        let summary = WrkSummary::parse(&output)?;
+        if summary.requests == 0 {
+            bail!("wrk completed no request:\n{output}");
+        }
+        let duration_s = summary.duration_us / 1e6;
+        let requests = summary.requests as f64;
+        let cpu_s =
+            |before: u64, after: u64| after.saturating_sub(before) as f64 / self.ticks_per_sec;
+        Ok(Sample {
+            requests: summary.requests,
+            req_per_sec: requests / duration_s,
+            p50_ms: summary.p50_us / 1000.0,
+            p99_ms: summary.p99_us / 1000.0,
+            errors: summary.errors,
+            cpu_us_per_req: cpu_s(cpu_before, cpu_after) * 1e6 / requests,
+            standin_cpu_pct: cpu_s(x_before, x_after) / duration_s * 100.0,
+        })
+    }
+}
+
+/// The request wrk sends for `scenario`, and a `done` hook that prints wrk's own summary
+/// as one line of `key=value` (latencies in µs).
+fn wrk_script(scenario: &Scenario) -> String {
+    let mut lua = format!("wrk.method = \"{}\"\n", scenario.method);
+    if let Some(body) = &scenario.body {
+        let _ = writeln!(lua, "wrk.body = [==[{body}]==]");
+    }
+    for (name, value) in &scenario.headers {
+        let _ = writeln!(lua, "wrk.headers[\"{name}\"] = [==[{value}]==]");
+    }
+    lua.push_str(
+        r#"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "\nBENCH requests=%d duration_us=%d errors=%d p50_us=%d p99_us=%d\n",
+    summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"#,
+    );
+    lua
+}
+
+#[derive(Debug, PartialEq)]
+struct WrkSummary {
+    requests: u64,
+    duration_us: f64,
+    errors: u64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+impl WrkSummary {
+    fn parse(output: &str) -> Result<WrkSummary> {
+        let Some(line) = output.lines().find_map(|line| line.strip_prefix("BENCH ")) else {
+            bail!("wrk printed no summary line:\n{output}");
+        };
+        let field = |name: &str| -> Result<f64> {
+            line.split_whitespace()
+                .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+                .and_then(|value| value.parse().ok())
+                .ok_or_else(|| {
+                    crate::error::Error::msg(format!("wrk summary lacks {name}: {line}"))
+                })
+        };
+        Ok(WrkSummary {
+            requests: field("requests")? as u64,
+            duration_us: field("duration_us")?,
+            errors: field("errors")? as u64,
+            p50_us: field("p50_us")?,
+            p99_us: field("p99_us")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrks_summary_line() {
+        let output = "Running 1s test\n  12 requests\n\nBENCH requests=11893 \
+                      duration_us=5005839 errors=2 p50_us=11587 p99_us=55723\n";
+        let summary = WrkSummary::parse(output).unwrap();
+        assert_eq!(summary.requests, 11893);
+        assert_eq!(summary.errors, 2);
+        assert_eq!(summary.p99_us, 55723.0);
+        assert!(WrkSummary::parse("no summary").is_err());
+    }
+
+    #[test]
+    fn capnp_config_embeds_modules_and_text_bindings() {
+        let config = capnp_config(
+            &[
+                ("index.js", "esModule", "index.js"),
+                ("index_bg.wasm", "wasm", "index_bg.wasm"),
+            ],
+            &[("X_API_URL", "http://127.0.0.1:1".to_owned())],
+            "2025-09-01",
+            8080,
+        )
+        .unwrap();
+        assert!(config.contains(r#"(name = "index_bg.wasm", wasm = embed "index_bg.wasm"),"#));
+        assert!(config.contains(r#"(name = "X_API_URL", text = "http://127.0.0.1:1"),"#));
+        assert!(config.contains(r#"address = "127.0.0.1:8080""#));
+        assert!(quote("a\"b").is_err());
+    }
+
+    #[test]
+    fn the_first_row_is_the_exchange_every_contender_serves() {
+        let rows = scenarios();
+        assert_eq!(rows[0].path, "/twitter-access-token");
+        assert_eq!(rows[0].contenders, Contender::ALL.to_vec());
+    }
+}
