@@ -7,7 +7,7 @@ use std::fs;
 use crate::error::Result;
 use crate::project::{CHROMEDRIVER, Project, Tools};
 use crate::steps::Steps;
-use crate::{build, cmd, setup, size};
+use crate::{bench, build, cmd, setup, size};
 
 pub fn run(project: &Project) -> Result<()> {
     let mut steps = Steps::default();
@@ -73,6 +73,7 @@ fn run_steps(project: &Project, steps: &mut Steps) -> Result<()> {
     steps.run("size report", || size::report(project))?;
     steps.run("wrangler deploy --dry-run", || wrangler_dry_run(tools))?;
     steps.run("end-to-end tests", || end_to_end(project, tools))?;
+    steps.run("bench (smoke)", || bench::smoke(project, tools))?;
     Ok(())
 }
 
