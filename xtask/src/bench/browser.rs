@@ -92,11 +92,11 @@ pub fn run(
     let reader = Results { path: results };
     let url = format!(
         "{origin}/batch.html?jobs={}&rounds={}",
-        options.jobs, options.rounds
+        options.jobs, options.batches
     );
     println!(
         "bench: sign-in jobs in headless Chromium ({} × {} per contender)",
-        options.rounds, options.jobs
+        options.batches, options.jobs
     );
     let lines = reader.collect(dir, &url, BATCH_PATIENCE, |line| line == "done")?;
     for line in &lines {
