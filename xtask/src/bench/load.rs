@@ -36,8 +36,9 @@ const APP_BEARER_TOKEN: &str = "bench-app-token";
 /// A user's access token, as a page holding its tokens (browser custody) sends it.
 const USER_BEARER: &str = "Bearer bench-access-token-0123456789abcdefghijklmnopqrstuvwxyz";
 const VERIFIER: &str = "bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
-/// wrk's threads: one per core of a small machine; the connections are what load.
-const WRK_THREADS: u32 = 2;
+/// wrk's threads: one per core of a small machine (never more than the connections, which
+/// are what loads).
+pub const WRK_THREADS: u32 = 2;
 
 /// Who serves a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -518,7 +519,10 @@ impl Runner<'_> {
         );
         let output = cmd::read(
             Command::new(&self.wrk)
-                .arg(format!("--threads={WRK_THREADS}"))
+                .arg(format!(
+                    "--threads={}",
+                    WRK_THREADS.min(self.options.connections)
+                ))
                 .arg(format!("--connections={}", self.options.connections))
                 .arg(format!("--duration={secs}s"))
                 .args(["--timeout=5s", "--latency", "--script"])

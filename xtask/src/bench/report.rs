@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::Options;
 use super::browser::ContenderResult;
-use super::load::{Contender, LoadResults, Sample};
+use super::load::{Contender, LoadResults, Sample, WRK_THREADS};
 use crate::cmd;
 use crate::error::{Context, Result};
 use crate::project::{
@@ -138,8 +138,9 @@ pub fn render(project: &Project, inputs: &Inputs) -> Result<String> {
     let _ = writeln!(md, "- tools: {}", machine.tools);
     let _ = writeln!(
         md,
-        "- worker: wrk, 2 threads, {} connections, {} s per row and round, {} round(s){}; \
+        "- worker: wrk, {} threads, {} connections, {} s per row and round, {} round(s){}; \
          medians of the rounds",
+        WRK_THREADS.min(options.connections),
         options.connections,
         options.secs,
         options.rounds,
@@ -345,7 +346,8 @@ fn browser_table(md: &mut String, browser: &[ContenderResult]) -> Result<()> {
     md.push_str(
         "\n## Browser\n\nThe sign-in job: PKCE verifier + S256 challenge + state + X's authorize \
          URL + the pending record in sessionStorage, each contender checked once for a valid \
-         link. Cold start: a fresh profile, navigation start to the first link in hand. Ships: \
+         link. Cold start: per sample a new Chromium with a fresh profile (empty caches) which, \
+         once settled, navigates to the page: navigation start to the first link in hand. Ships: \
          the files the cold page loaded for the contender, gzip -9 (bench/page/contenders/*.js \
          bundled and minified by esbuild, www/pkg as `cargo xtask build` makes it).\n\n\
          | contender | sign-in job µs | speed-up over plain JS | cold start ms | beside plain JS | ships (gzip) | files loaded |\n\
