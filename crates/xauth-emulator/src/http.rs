@@ -199,6 +199,12 @@ pub(crate) async fn apply_fault(
             tokio::time::sleep(fault.delay).await;
             None
         }
+        FaultMode::SlowBody => {
+            if let Some(Extension(connection)) = &close {
+                connection.delay_body(fault.delay);
+            }
+            None
+        }
         FaultMode::Close => match close {
             Some(Extension(close)) => {
                 eprintln!("xauth-emulator: fault: dropping the connection");

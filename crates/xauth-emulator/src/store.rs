@@ -325,6 +325,10 @@ pub(crate) enum FaultMode {
     /// Drops the connection without an answer.
     #[serde(rename = "close")]
     Close,
+    /// Answers normally (a token request is carried out, a refresh token rotated), but
+    /// the body comes `delay_ms` after the headers.
+    #[serde(rename = "slow_body")]
+    SlowBody,
 }
 
 #[derive(Clone)]
