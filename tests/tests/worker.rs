@@ -372,8 +372,9 @@ fn x_failures_become_transient_errors() {
     emulator.inject_fault("token", "500", 1);
     refresh(&api).assert_error(502, "server_error", Some("transient"));
 
+    // X said yes but the answer cannot be read: its own error, since X may have rotated.
     emulator.inject_fault("token", "garbage", 1);
-    refresh(&api).assert_error(502, "x_unavailable", Some("transient"));
+    refresh(&api).assert_error(502, "x_token_unusable", Some("transient"));
 
     emulator.inject_fault("token", "429", 1);
     let limited = refresh(&api);
@@ -394,6 +395,42 @@ fn x_failures_become_transient_errors() {
     // After the faults, X works again and so does the worker.
     assert_token_answer(&sign_in(&api, &emulator));
     assert_eq!(emulator.stats()["token"], 5);
+}
+
+/// X answers a refresh in time, but its body comes after `X_TIMEOUT_MS`: the worker reads
+/// it to the end, because X has already rotated the refresh token and the answer holds the
+/// only copy of the new one.
+#[test]
+fn a_refresh_whose_answer_comes_slowly_is_read_to_the_end() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = checking_client(&worker);
+    let signed_in = sign_in(&api, &emulator);
+    let refresh_token = signed_in.str("refresh_token").to_owned();
+
+    emulator.inject_fault_slow_body("token", 3_000, 1);
+    let refreshed = api.post(
+        "/twitter-refresh-token",
+        &json!({ "refreshToken": refresh_token }),
+    );
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    assert_token_answer(&refreshed);
+    assert_ne!(
+        refreshed.str("refresh_token"),
+        refresh_token,
+        "rotated, and kept"
+    );
+    // The spent one is dead at X; the new one works.
+    api.post(
+        "/twitter-refresh-token",
+        &json!({ "refreshToken": refresh_token }),
+    )
+    .assert_error(400, "invalid_request", Some("reauthorize"));
+    let again = api.post(
+        "/twitter-refresh-token",
+        &json!({ "refreshToken": refreshed.str("refresh_token") }),
+    );
+    assert_eq!(again.status, 200, "{}", again.json);
 }
 
 #[test]

@@ -86,9 +86,10 @@ pub async fn refresh_token(mut req: Request, config: &Config) -> Result<Response
             .to_owned(),
     );
 
-    let form = xauth_core::refresh_request(config.client_auth(), &refresh_token);
-    let reply = x::post_form(&config.token_url(), form, config.x_timeout_ms).await?;
-    token_answer(&x::token_set(&reply, now_unix_secs())?, None)
+    // X has X_TIMEOUT_MS to start answering; once it has, its answer is read to the end:
+    // it may hold the only copy of the rotated refresh token.
+    let reply = x::refresh(config, &refresh_token, config.x_timeout_ms).await?;
+    token_answer(&x::refreshed_token_set(&reply, now_unix_secs())?, None)
 }
 
 /// `POST /twitter-revoke-token` {token, tokenTypeHint?}: RFC 7009 revocation.
