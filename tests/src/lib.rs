@@ -195,8 +195,9 @@ impl Emulator {
     /// The next `count` calls to `endpoint` (`token`, `revoke`, `users_me`, `tweets_create`,
     /// `tweets_delete`, ...) fail as `mode` says: `500`, `429` (with `Retry-After: 7` and a
     /// spent rate limit), `401`, `403`, `garbage` (200 with `<html>oops`),
-    /// `close` (connection dropped) or `slow` (2 s late, then normal; see
-    /// [`Emulator::inject_fault_slow`]). Faults queue in the order they are injected.
+    /// `close` (connection dropped), `slow` (2 s late, then normal; see
+    /// [`Emulator::inject_fault_slow`]) or `slow_body` (carried out, headers at once, the
+    /// body 2 s later). Faults queue in the order they are injected.
     pub fn inject_fault(&self, endpoint: &str, mode: &str, count: u32) {
         self.post_fault(json!({ "endpoint": endpoint, "mode": mode, "count": count }));
     }
@@ -205,6 +206,14 @@ impl Emulator {
     pub fn inject_fault_slow(&self, endpoint: &str, delay_ms: u64, count: u32) {
         self.post_fault(json!({
             "endpoint": endpoint, "mode": "slow", "count": count, "delay_ms": delay_ms,
+        }));
+    }
+
+    /// The next `count` calls to `endpoint` are carried out and answered at once, but the
+    /// answer's body comes `delay_ms` after its headers.
+    pub fn inject_fault_slow_body(&self, endpoint: &str, delay_ms: u64, count: u32) {
+        self.post_fault(json!({
+            "endpoint": endpoint, "mode": "slow_body", "count": count, "delay_ms": delay_ms,
         }));
     }
 
@@ -571,6 +580,20 @@ impl Worker {
         let root = root();
         let config = built_worker_config(&root);
         Worker::launch(&root, config, port, vars, None)
+    }
+
+    /// [`Worker::start`] with `<root>/wrangler.toml` changed by `adjust` first (e.g. a rate
+    /// limit's `simple.limit`).
+    pub fn start_adjusted<I, K, V>(vars: I, adjust: impl FnOnce(&mut toml::Table)) -> Worker
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let root = root();
+        let mut config = built_worker_config(&root);
+        adjust(&mut config);
+        Worker::launch(&root, config, free_port(), vars, None)
     }
 
     /// [`Worker::start_on`] with its Durable Objects' storage in `state_dir` (wrangler's

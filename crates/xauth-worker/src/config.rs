@@ -10,6 +10,7 @@ use xauth_core::{
 };
 
 use crate::error::ApiError;
+use crate::public_reads::{self, DEFAULT_PUBLIC_READS, ReadPattern};
 use crate::vault_key::{VaultKey, VaultKeys};
 
 /// How long the worker waits for X before answering 502, unless `X_TIMEOUT_MS` says otherwise.
@@ -87,10 +88,6 @@ pub enum AppCredentials {
     /// and secret.
     ClientCredentials(Consumer),
 }
-
-/// The X API v2 path prefixes the worker forwards with the app's token when no user is
-/// signed in, unless `TWITTER_PUBLIC_READ_PATHS` says otherwise.
-const DEFAULT_PUBLIC_READ_PATHS: &str = "tweets users";
 
 /// The X API v2 path prefixes the worker forwards with the caller's own bearer token,
 /// unless `TWITTER_API_PATHS` says otherwise: who signed in, users, and posts.
@@ -273,20 +270,27 @@ impl Config {
         }
     }
 
-    /// `TWITTER_PUBLIC_READ_PATHS`: space-separated X API v2 path prefixes (after `/2/`)
-    /// such as `tweets users`, each one or more segments of letters, digits, `_` and `-`.
-    pub fn public_read_paths(&self) -> Result<Vec<&str>, ApiError> {
-        path_prefixes(
-            "TWITTER_PUBLIC_READ_PATHS",
-            self.oauth1
-                .public_read_paths
-                .as_deref()
-                .unwrap_or(DEFAULT_PUBLIC_READ_PATHS),
-        )
+    /// `TWITTER_PUBLIC_READ_PATHS`: space-separated X API v2 endpoint patterns (after
+    /// `/2/`) the worker reads as the app for anyone, such as `tweets/:id users/:id`
+    /// ([`crate::public_reads`]); default [`DEFAULT_PUBLIC_READS`].
+    pub fn public_read_paths(&self) -> Result<Vec<ReadPattern>, ApiError> {
+        let value = self
+            .oauth1
+            .public_read_paths
+            .as_deref()
+            .unwrap_or(DEFAULT_PUBLIC_READS);
+        public_reads::parse_patterns(value).ok_or_else(|| {
+            ApiError::misconfigured(
+                "TWITTER_PUBLIC_READ_PATHS",
+                "must be space-separated X API v2 endpoint patterns such as `tweets/:id users/by/username/:username tweets?ids=`",
+            )
+        })
     }
 
-    /// `TWITTER_API_PATHS`: the X API v2 path prefixes forwarded with the caller's bearer
-    /// token, written like [`Config::public_read_paths`]; default `users/me users tweets`.
+    /// `TWITTER_API_PATHS`: the X API v2 path prefixes forwarded as the signed-in user,
+    /// space-separated, each one or more segments of letters, digits, `_` and `-` (whole
+    /// segments match: `users` covers `users/12`, not `usersx`); default
+    /// `users/me users tweets`.
     pub fn api_paths(&self) -> Result<Vec<&str>, ApiError> {
         path_prefixes(
             "TWITTER_API_PATHS",

@@ -171,6 +171,18 @@ impl ApiError {
         error
     }
 
+    /// A 429 from the worker's own per-client limit (not X's): `Retry-After` says when.
+    pub fn too_many_requests(retry_after: &str) -> ApiError {
+        let mut error = ApiError::new(
+            429,
+            "too_many_requests",
+            "Too many requests from this client: wait for Retry-After seconds.",
+        );
+        error.kind = Some(ErrorKind::Transient);
+        error.retry_after = Some(retry_after.to_owned());
+        error
+    }
+
     /// A 401 for a cookie-authenticated request without a live session (no cookie, or one
     /// that is forged, expired, signed out or whose grant X ended): sign in again.
     pub fn no_session() -> ApiError {

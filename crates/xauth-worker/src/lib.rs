@@ -26,6 +26,8 @@ mod error;
 mod grant;
 mod oauth1;
 mod proxy;
+mod public_reads;
+mod rate_limit;
 mod routes;
 mod sealed;
 mod session_cookie;
@@ -37,18 +39,21 @@ use worker::{Context, Env, Method, Request, Response, event};
 
 use crate::config::{Config, Custody};
 use crate::error::ApiError;
+use crate::rate_limit::Bucket;
 
 /// The Durable Object class of worker custody: one per X user (binding `XAUTH_GRANTS`).
 pub use crate::vault::GrantVault;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let method = req.method();
+    // workers-rs turns any method it does not know into GET: read the request's own.
+    let raw_method = req.inner().method();
+    let method = known_method(&raw_method);
     let path = req.path();
     let (caller, outcome) = match Config::from_env(&env) {
         Ok(config) => match cors::check_origin(&req, &config) {
             Ok(caller) => {
-                let outcome = dispatch(req, &method, &path, &config, &env).await;
+                let outcome = dispatch(req, method.as_ref(), &path, &config, &env).await;
                 (Some((caller, config.custody)), outcome)
             }
             // With the session cookie, a foreign origin is a cross-site forgery attempt.
@@ -64,7 +69,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Err(error) => error_response(&error)?,
     };
     // Method, path and status only: bodies and headers carry codes and tokens.
-    worker::console_log!("{} {} {}", method.as_ref(), path, response.status_code());
+    let logged_method = method.as_ref().map_or("(other method)", |m| m.as_ref());
+    worker::console_log!("{} {} {}", logged_method, path, response.status_code());
     Ok(cors::finish(response, caller.as_ref()))
 }
 
@@ -72,7 +78,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 /// unknown paths and wrong methods in plain text and every answer here is JSON.
 async fn dispatch(
     req: Request,
-    method: &Method,
+    method: Option<&Method>,
     path: &str,
     config: &Config,
     env: &Env,
@@ -92,6 +98,20 @@ async fn dispatch(
         _ if path.starts_with(proxy::PREFIX) => proxy::METHODS,
         _ => return Err(ApiError::not_found()),
     };
+    let Some(method) = method else {
+        return Err(ApiError::method_not_allowed(allowed));
+    };
+    let calls_x_token_endpoint = matches!(
+        path,
+        "/twitter-access-token"
+            | "/twitter-refresh-token"
+            | "/twitter-revoke-token"
+            | "/twitter-oauth1/request-token"
+            | "/twitter-oauth1/access-token"
+    );
+    if calls_x_token_endpoint && *method == Method::Post {
+        rate_limit::check(env, &req, Bucket::TokenRoutes).await?;
+    }
     match (method, path) {
         (Method::Options, _) => Ok(cors::preflight()?),
         (Method::Get, "/twitter-config") => routes::twitter_config(config),
@@ -107,15 +127,31 @@ async fn dispatch(
         (Method::Get, "/twitter-session") => custody::session(req, config, env).await,
         (Method::Post, "/twitter-sign-out") => custody::sign_out(req, config, env).await,
         (Method::Post, "/twitter-oauth1/request-token") => oauth1::request_token(req, config).await,
-        (Method::Post, "/twitter-oauth1/access-token") => oauth1::access_token(req, config).await,
-        (Method::Get, "/twitter-oauth1/session") => oauth1::session(&req, config),
-        (Method::Post, "/twitter-oauth1/sign-out") => oauth1::sign_out(&req),
+        (Method::Post, "/twitter-oauth1/access-token") => {
+            oauth1::access_token(req, config, env).await
+        }
+        (Method::Get, "/twitter-oauth1/session") => oauth1::session(&req, config, env).await,
+        (Method::Post, "/twitter-oauth1/sign-out") => oauth1::sign_out(&req, config, env).await,
         (Method::Get | Method::Post | Method::Put | Method::Delete, _)
             if path.starts_with(proxy::PREFIX) =>
         {
             proxy::forward(req, config, env).await
         }
         _ => Err(ApiError::method_not_allowed(allowed)),
+    }
+}
+
+/// The request's method when it is one the worker serves anywhere, spelled exactly as
+/// HTTP does (methods are case-sensitive; browsers upper-case only the standard ones).
+fn known_method(raw: &str) -> Option<Method> {
+    match raw {
+        "GET" => Some(Method::Get),
+        "HEAD" => Some(Method::Head),
+        "POST" => Some(Method::Post),
+        "PUT" => Some(Method::Put),
+        "DELETE" => Some(Method::Delete),
+        "OPTIONS" => Some(Method::Options),
+        _ => None,
     }
 }
 

@@ -32,6 +32,8 @@ use crate::body::collect_at_most;
 use crate::config::{self, AppCredentials, Config, Consumer, Custody};
 use crate::custody;
 use crate::error::ApiError;
+use crate::public_reads::is_public_read;
+use crate::rate_limit::{self, Bucket};
 use crate::x::{self, ForwardedBody, XReply};
 
 /// The route's prefix; the rest of the path is X's, after `/2/`.
@@ -62,13 +64,20 @@ pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Res
         .map(str::to_owned)
         .filter(|path| config::is_api_path(path))
         .ok_or_else(ApiError::path_not_allowed)?;
+    let query = req.url()?.query().map(str::to_owned);
     let mut url = format!("{}/2/{path}", config.x_api_url);
-    if let Some(query) = req.url()?.query() {
+    if let Some(query) = &query {
         url.push('?');
         url.push_str(query);
     }
     if config.custody == Custody::Worker {
-        return forward_in_worker_custody(req, config, env, &method, &path, &url).await;
+        let call = Call {
+            method: &method,
+            path: &path,
+            query: query.as_deref(),
+            url: &url,
+        };
+        return forward_in_worker_custody(req, config, env, &call).await;
     }
     let caller_token = match req.headers().get("authorization")? {
         Some(authorization) => Some(
@@ -78,7 +87,7 @@ pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Res
         ),
         None => None,
     };
-    let credential = credential(caller_token, &method, &path, config)?;
+    let credential = credential(caller_token, &method, &path, query.as_deref(), config)?;
     match credential {
         Credential::User(token) => {
             let body = forwarded_body(&mut req, &method).await?;
@@ -86,7 +95,10 @@ pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Res
                 x::call_with_bearer(method, &url, &token, body, config.x_timeout_ms).await?;
             answer(reply, Context::User)
         }
-        Credential::App(app) => answer(call_as_app(&url, &app, config).await?, Context::App),
+        Credential::App(app) => {
+            rate_limit::check(env, &req, Bucket::AnonymousReads).await?;
+            answer(call_as_app(&url, &app, config).await?, Context::App)
+        }
     }
 }
 
@@ -99,16 +111,21 @@ async fn forward_in_worker_custody(
     mut req: Request,
     config: &Config,
     env: &Env,
-    method: &Method,
-    path: &str,
-    url: &str,
+    call: &Call<'_>,
 ) -> Result<Response, ApiError> {
+    let Call {
+        method,
+        path,
+        query,
+        url,
+    } = *call;
     if req.headers().get("authorization")?.is_some() {
         return Err(ApiError::invalid_token());
     }
     let Some(session) = custody::session_of(&req, config)? else {
-        if *method == Method::Get && is_public_read(path, &config.public_read_paths()?) {
+        if *method == Method::Get && is_public_read(path, query, &config.public_read_paths()?) {
             let app = config.app_credentials()?;
+            rate_limit::check(env, &req, Bucket::AnonymousReads).await?;
             return answer(call_as_app(url, &app, config).await?, Context::App);
         }
         return Err(if is_under(path, &config.api_paths()?) {
@@ -138,11 +155,21 @@ async fn forward_in_worker_custody(
     session.finish(response, config)
 }
 
+/// What a forwarded call is: method, X API path (after `/2/`) and query, and X's URL.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    method: &'a Method,
+    path: &'a str,
+    query: Option<&'a str>,
+    url: &'a str,
+}
+
 /// The credential for this caller, method and path, or the refusal (see the module docs).
 fn credential(
     caller_token: Option<AccessToken>,
     method: &Method,
     path: &str,
+    query: Option<&str>,
     config: &Config,
 ) -> Result<Credential, ApiError> {
     if let Some(token) = caller_token {
@@ -152,7 +179,7 @@ fn credential(
             Err(ApiError::path_not_allowed())
         };
     }
-    if *method == Method::Get && is_public_read(path, &config.public_read_paths()?) {
+    if *method == Method::Get && is_public_read(path, query, &config.public_read_paths()?) {
         return Ok(Credential::App(config.app_credentials()?));
     }
     if is_under(path, &config.api_paths()?) {
@@ -207,13 +234,6 @@ fn is_under(path: &str, prefixes: &[&str]) -> bool {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     })
-}
-
-/// `path` is under one of `prefixes` and is not `users/me`: the app is nobody, so "me"
-/// needs a signed-in user.
-fn is_public_read(path: &str, prefixes: &[&str]) -> bool {
-    let is_me = path == "users/me" || path.starts_with("users/me/");
-    !is_me && is_under(path, prefixes)
 }
 
 /// Calls X with the app's token; a cached token X no longer takes (401) is dropped and
@@ -368,36 +388,6 @@ fn answer(reply: XReply, context: Context) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn public_read_paths() {
-        let prefixes = ["tweets", "users", "lists/1"];
-        for allowed in [
-            "tweets",
-            "tweets/20",
-            "tweets/search/recent",
-            "users/12",
-            "users/by/username/jack",
-            "users/12/tweets",
-            "lists/1",
-            "lists/1/tweets",
-            "users/meet",
-        ] {
-            assert!(is_public_read(allowed, &prefixes), "{allowed}");
-        }
-        for refused in [
-            "users/me",
-            "users/me/x",
-            "tweetsx",
-            "lists/12",
-            "lists",
-            "dm_events",
-            "spaces/1",
-        ] {
-            assert!(!is_public_read(refused, &prefixes), "{refused}");
-        }
-        assert!(!is_public_read("tweets/1", &[]));
-    }
 
     #[test]
     fn api_paths_match_whole_segments_and_allow_me() {
