@@ -61,7 +61,6 @@ impl Demo {
             |options| options,
             |vars| {
                 vars.insert("XAUTH_TOKEN_CUSTODY", "worker".to_owned());
-                vars.insert("XAUTH_VAULT_KEY", random_vault_key());
             },
         )
         .await
@@ -92,6 +91,8 @@ impl Demo {
         );
         vars.insert("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned());
         vars.insert("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned());
+        // Keys the OAuth 1.0a cookies (and worker custody's vault).
+        vars.insert("XAUTH_VAULT_KEY", random_vault_key());
         vars.insert("ALLOWED_ORIGINS", origin);
         adjust_vars(&mut vars);
         let worker = Worker::start_on(port, &vars);

@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::thread::{self, JoinHandle};
 
+use std::sync::LazyLock;
+
 use serde_json::{Value, json};
 use xauth_tests::api::{Answer, Api};
-use xauth_tests::{Emulator, EmulatorConfig, EmulatorOptions, Worker};
+use xauth_tests::{Emulator, EmulatorConfig, EmulatorOptions, Worker, random_vault_key};
 
 const CLIENT_ID: &str = "xauth-test-client";
 const CLIENT_SECRET: &str = "client-s3cret-never-leaks";
@@ -22,6 +24,8 @@ const CALLBACK: &str = "http://127.0.0.1:8787/callback";
 const OTHER_CALLBACK: &str = "http://localhost:8787/oauth1";
 const USER_ID: &str = "2244994945";
 const SCREEN_NAME: &str = "xauthdemo";
+/// The worker's own secret, which keys the OAuth 1.0a cookies.
+static VAULT_KEY: LazyLock<String> = LazyLock::new(random_vault_key);
 
 fn emulator_config() -> EmulatorConfig {
     let mut options = EmulatorOptions::default()
@@ -48,8 +52,93 @@ fn worker_vars(x_api_url: &str) -> BTreeMap<&'static str, String> {
     );
     vars.insert("TWITTER_CONSUMER_KEY", CONSUMER_KEY.to_owned());
     vars.insert("TWITTER_CONSUMER_SECRET", CONSUMER_SECRET.to_owned());
+    vars.insert("XAUTH_VAULT_KEY", VAULT_KEY.clone());
     vars.insert("X_TIMEOUT_MS", "2000".to_owned());
     vars
+}
+
+/// Signs in with OAuth 1.0a through the worker (callback flow); the session cookie's value.
+fn oauth1_sign_in(api: &Api, emulator: &Emulator) -> String {
+    let started = request_token(api, &json!({}));
+    let location = emulator.approve(started.str("url"));
+    let verifier = xauth_tests::query_param(&location, "oauth_verifier").expect("a verifier");
+    let signed_in = api.post(
+        "/twitter-oauth1/access-token",
+        &json!({ "oauthToken": started.str("oauthToken"), "oauthVerifier": verifier }),
+    );
+    assert_eq!(signed_in.status, 200, "{}", signed_in.json);
+    api.cookie("xauth_oauth1_session")
+        .expect("a session cookie")
+}
+
+/// The cookies are keyed by the worker's own secret, not by the consumer secret, which X
+/// (and whoever else was given the app's API key and secret) knows: a cookie from a worker
+/// with another vault key does not open, whatever the consumer secret.
+#[test]
+fn the_cookies_are_keyed_by_the_vault_key_not_the_consumer_secret() {
+    let emulator = emulator();
+    let worker = Worker::start(&worker_vars(emulator.base_url()));
+    let api = checking_client(&worker);
+    let session = oauth1_sign_in(&api, &emulator);
+    let started = request_token(&api, &json!({}));
+    let pending = api.cookie("xauth_oauth1_pending").unwrap();
+    assert_eq!(api.get("/twitter-oauth1/session").json["signedIn"], true);
+    drop(worker);
+
+    let mut vars = worker_vars(emulator.base_url());
+    vars.insert("XAUTH_VAULT_KEY", random_vault_key());
+    let other = Worker::start(&vars);
+    let api = checking_client(&other);
+    api.store_set_cookie(&format!("xauth_oauth1_session={session}; Path=/"));
+    assert_eq!(
+        api.get("/twitter-oauth1/session").json,
+        json!({ "signedIn": false }),
+        "same consumer secret, another vault key: the cookie does not open"
+    );
+    api.store_set_cookie(&format!(
+        "xauth_oauth1_pending={pending}; Path=/twitter-oauth1"
+    ));
+    api.post(
+        "/twitter-oauth1/access-token",
+        &json!({ "oauthToken": started.str("oauthToken"), "oauthVerifier": "v" }),
+    )
+    .assert_error(400, "no_pending_sign_in", Some("reauthorize"));
+    assert_eq!(
+        emulator.stats()["oauth1_access_token"],
+        1,
+        "only the first sign-in"
+    );
+}
+
+/// In worker custody the user's vault knows the OAuth 1.0a session: signing out ends it
+/// there, so a copy of the cookie kept from before is worth nothing.
+#[test]
+fn in_worker_custody_sign_out_ends_the_oauth1_session_for_every_copy() {
+    let emulator = emulator();
+    let mut vars = worker_vars(emulator.base_url());
+    vars.insert("XAUTH_TOKEN_CUSTODY", "worker".to_owned());
+    let worker = Worker::start(&vars);
+    let api = checking_client(&worker);
+    let session = oauth1_sign_in(&api, &emulator);
+    assert_eq!(api.get("/twitter-oauth1/session").json["signedIn"], true);
+
+    let out = api.post("/twitter-oauth1/sign-out", &json!({}));
+    assert_eq!(out.json, json!({ "signedOut": true }));
+    assert!(api.cookie("xauth_oauth1_session").is_none());
+
+    // The copy kept from before sign-out.
+    api.store_set_cookie(&format!("xauth_oauth1_session={session}; Path=/"));
+    let after = api.get("/twitter-oauth1/session");
+    assert_eq!(after.json, json!({ "signedIn": false }));
+    assert!(
+        after
+            .set_cookie("xauth_oauth1_session")
+            .is_some_and(|c| c.contains("Max-Age=0")),
+        "and the worker clears it"
+    );
+    // A new sign-in is a new session, which works.
+    oauth1_sign_in(&api, &emulator);
+    assert_eq!(api.get("/twitter-oauth1/session").json["signedIn"], true);
 }
 
 /// A checking client that fails on any of the test secrets in any answer.
@@ -450,6 +539,25 @@ fn x_refusing_the_consumer_is_misconfigured_and_x_failures_are_transient() {
 #[test]
 fn missing_or_invalid_consumer_configuration_names_the_variable() {
     let emulator = emulator();
+    // The cookies' key is the worker's own secret: without it no OAuth 1.0a sign-in.
+    let mut vars = worker_vars(emulator.base_url());
+    vars.remove("XAUTH_VAULT_KEY");
+    let worker = Worker::start(&vars);
+    let api = checking_client(&worker);
+    for answer in [
+        api.post("/twitter-oauth1/request-token", &json!({})),
+        api.get("/twitter-oauth1/session"),
+    ] {
+        answer.assert_error(500, "server_misconfigured", Some("misconfigured"));
+        assert!(
+            answer.str("error_description").contains("XAUTH_VAULT_KEY"),
+            "{}",
+            answer.json
+        );
+    }
+    assert_eq!(emulator.stats()["oauth1_request_token"], 0);
+    drop(worker);
+
     let cases: [(&str, Option<&str>); 4] = [
         ("TWITTER_CONSUMER_KEY", None),
         ("TWITTER_CONSUMER_SECRET", None),
@@ -488,7 +596,10 @@ fn missing_or_invalid_consumer_configuration_names_the_variable() {
 
     let mut vars = worker_vars(emulator.base_url());
     vars.insert("TWITTER_OAUTH1_RETURN_TOKENS", "yes".to_owned());
-    vars.insert("TWITTER_PUBLIC_READ_PATHS", "tweets ../secrets".to_owned());
+    vars.insert(
+        "TWITTER_PUBLIC_READ_PATHS",
+        "tweets/:id ../secrets".to_owned(),
+    );
     let worker = Worker::start(&vars);
     let api = checking_client(&worker);
     let answer = api.post(
@@ -539,9 +650,16 @@ fn public_reads_use_one_app_token_per_isolate() {
     let user = api.get("/twitter-api/2/users/2244994945?user.fields=created_at");
     assert_eq!(user.status, 200, "{}", user.json);
     assert_eq!(user.json["data"]["username"], SCREEN_NAME);
-    let bad_id = api.get("/twitter-api/2/tweets/not-an-id");
-    assert_eq!(bad_id.status, 400, "{}", bad_id.json);
-    assert_eq!(bad_id.json["title"], "Invalid Request");
+    // Not an X id: not a public read (`tweets/:id` takes digits), so only a user's token
+    // could reach it; X never sees it.
+    api.get("/twitter-api/2/tweets/not-an-id").assert_error(
+        401,
+        "missing_token",
+        Some("reauthorize"),
+    );
+    api.get("/twitter-api/2/tweets/search/stream/rules")
+        .assert_error(401, "missing_token", Some("reauthorize"));
+    assert_eq!(emulator.stats()["tweets_lookup"], 21);
 
     // Only public reads, only GET: paths no token may reach are refused...
     for path in [
@@ -601,7 +719,7 @@ fn public_read_paths_and_a_configured_bearer_token() {
     vars.remove("TWITTER_CONSUMER_KEY");
     vars.remove("TWITTER_CONSUMER_SECRET");
     vars.insert("TWITTER_BEARER_TOKEN", token.clone());
-    vars.insert("TWITTER_PUBLIC_READ_PATHS", "users".to_owned());
+    vars.insert("TWITTER_PUBLIC_READ_PATHS", "users/:id".to_owned());
     let worker = Worker::start(&vars);
     let api = checking_client(&worker);
     for _ in 0..3 {

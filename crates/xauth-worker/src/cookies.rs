@@ -1,25 +1,34 @@
-//! The two OAuth 1.0a cookies, sealed with [`SealKey`] under keys derived from the consumer
-//! secret, so only this worker can read or forge them:
+//! The two OAuth 1.0a cookies, sealed with keys derived from the worker's own secret
+//! `XAUTH_VAULT_KEY` (one HKDF `info` each), so only this worker can read or forge them.
+//! They are not keyed by the consumer secret: X, and anyone else the app's API key and
+//! secret were given to, knows that one.
 //!
-//! - `xauth_oauth1_pending` (`Path=/twitter-oauth1`, 10 minutes): the request token and its
-//!   secret between `request-token` and `access-token`. The secret never reaches script.
-//! - `xauth_oauth1_session` (`Path=/`, 30 days): the user's access token and secret, so
-//!   worker routes can sign as the user.
+//! - pending (10 minutes): the request token and its secret between `request-token` and
+//!   `access-token`. The secret never reaches script.
+//! - session (30 days): the user's access token and secret, so worker routes can sign as
+//!   the user, and a session secret by which worker custody's vault knows the session
+//!   (sign-out ends it there, whatever copy of the cookie is left).
 //!
-//! Both are `HttpOnly; SameSite=Lax`, and `Secure` when the request came over https. Their
-//! payloads carry the time they were issued, checked again when read: a cookie jar that
-//! ignores `Max-Age` cannot stretch their life. Pure Rust, no `worker` types: unit-tested
-//! natively.
+//! Over https they are `__Host-xauth_oauth1_pending` and `__Host-xauth_oauth1_session`
+//! (`Path=/; Secure`: a sibling subdomain cannot plant or shadow them); over plain http
+//! `xauth_oauth1_pending` (`Path=/twitter-oauth1`) and `xauth_oauth1_session` (`Path=/`).
+//! Both are `HttpOnly; SameSite=Lax`. Their payloads carry the time they were issued,
+//! checked again when read: a cookie jar that ignores `Max-Age` cannot stretch their life.
+//! Pure Rust, no `worker` types: unit-tested natively.
 
 use serde::{Deserialize, Serialize};
-use xauth_core::{ConsumerSecret, OAuth1AccessToken, OAuth1Token, RequestToken, TokenSecret};
+use xauth_core::{OAuth1AccessToken, OAuth1Token, RequestToken, TokenSecret};
 
-use crate::sealed::{SealError, SealKey};
+use crate::sealed::{SealError, SealKeys};
+use crate::session_cookie::SessionSecret;
+use crate::vault_key::VaultKeys;
 
-/// The pending sign-in cookie's name (also its associated data).
+/// The pending sign-in cookie's name over plain http, and its associated data.
 pub const PENDING: &str = "xauth_oauth1_pending";
-/// The signed-in user's cookie's name (also its associated data).
+/// The signed-in user's cookie's name over plain http, and its associated data.
 pub const SESSION: &str = "xauth_oauth1_session";
+/// The prefix over https: `Secure`, `Path=/`, no `Domain` (RFC 6265bis §4.1.3.2).
+const HOST_PREFIX: &str = "__Host-";
 
 /// How long a pending sign-in lives: X's request tokens are short-lived too.
 pub const PENDING_MAX_AGE_SECS: u64 = 10 * 60;
@@ -28,22 +37,22 @@ pub const SESSION_MAX_AGE_SECS: u64 = 30 * 24 * 60 * 60;
 /// How far in the future an issued-at may be before a cookie is refused (clock steps).
 const CLOCK_SLACK_SECS: u64 = 60;
 
-const PENDING_INFO: &[u8] = b"xauth oauth1 cookie v1";
-const SESSION_INFO: &[u8] = b"xauth oauth1 session v1";
+const PENDING_INFO: &[u8] = b"xauth oauth1 pending cookie v2";
+const SESSION_INFO: &[u8] = b"xauth oauth1 session cookie v2";
 
-/// The keys for both cookies, derived from the consumer secret.
+/// The keys for both cookies, derived from the vault key (and, during a rotation, the
+/// previous one, for reading).
 #[derive(Debug)]
 pub struct CookieKeys {
-    pending: SealKey,
-    session: SealKey,
+    pending: SealKeys,
+    session: SealKeys,
 }
 
 impl CookieKeys {
-    pub fn new(consumer_secret: &ConsumerSecret) -> CookieKeys {
-        let secret = consumer_secret.secret().as_bytes();
+    pub fn new(vault: &VaultKeys) -> CookieKeys {
         CookieKeys {
-            pending: SealKey::derive(secret, PENDING_INFO),
-            session: SealKey::derive(secret, SESSION_INFO),
+            pending: vault.keys_for(PENDING_INFO),
+            session: vault.keys_for(SESSION_INFO),
         }
     }
 
@@ -60,13 +69,7 @@ impl CookieKeys {
             issued_at: now,
         };
         let sealed = seal_json(&self.pending, PENDING, &payload)?;
-        Ok(set_cookie(
-            PENDING,
-            &sealed,
-            PENDING_PATH,
-            PENDING_MAX_AGE_SECS,
-            secure,
-        ))
+        Ok(set_cookie(PENDING, &sealed, PENDING_MAX_AGE_SECS, secure))
     }
 
     /// The request token for `oauth_token`, from the `Cookie` header.
@@ -75,8 +78,10 @@ impl CookieKeys {
         cookie_header: Option<&str>,
         oauth_token: &str,
         now: u64,
+        secure: bool,
     ) -> Result<RequestToken, PendingError> {
-        let value = cookie_value(cookie_header, PENDING).ok_or(PendingError::Missing)?;
+        let value =
+            cookie_value(cookie_header, &name(PENDING, secure)).ok_or(PendingError::Missing)?;
         let payload: PendingPayload =
             open_json(&self.pending, PENDING, value).ok_or(PendingError::Unreadable)?;
         if !fresh(payload.issued_at, now, PENDING_MAX_AGE_SECS) {
@@ -91,10 +96,11 @@ impl CookieKeys {
         })
     }
 
-    /// The `Set-Cookie` value that keeps the user's access token.
+    /// The `Set-Cookie` value that keeps the user's access token and the session's secret.
     pub fn session_cookie(
         &self,
         access: &OAuth1AccessToken,
+        session: &SessionSecret,
         now: u64,
         secure: bool,
     ) -> Result<String, SealError> {
@@ -103,28 +109,30 @@ impl CookieKeys {
             secret: access.secret.secret().to_owned(),
             user_id: access.user_id.clone(),
             screen_name: access.screen_name.clone(),
+            session: session.encode(),
             issued_at: now,
         };
         let sealed = seal_json(&self.session, SESSION, &payload)?;
-        Ok(set_cookie(
-            SESSION,
-            &sealed,
-            "/",
-            SESSION_MAX_AGE_SECS,
-            secure,
-        ))
+        Ok(set_cookie(SESSION, &sealed, SESSION_MAX_AGE_SECS, secure))
     }
 
     /// The signed-in user, from the `Cookie` header; `None` when there is no valid session
-    /// cookie (absent, tampered, sealed under another consumer secret, or too old).
-    pub fn open_session(&self, cookie_header: Option<&str>, now: u64) -> Option<Session> {
-        let value = cookie_value(cookie_header, SESSION)?;
+    /// cookie (absent, tampered, sealed under another key, or too old).
+    pub fn open_session(
+        &self,
+        cookie_header: Option<&str>,
+        now: u64,
+        secure: bool,
+    ) -> Option<Session> {
+        let value = cookie_value(cookie_header, &name(SESSION, secure))?;
         let payload: SessionPayload = open_json(&self.session, SESSION, value)?;
+        let session = SessionSecret::decode(&payload.session)?;
         fresh(payload.issued_at, now, SESSION_MAX_AGE_SECS).then(|| Session {
             token: OAuth1Token::new(payload.token),
             secret: TokenSecret::new(payload.secret),
             user_id: payload.user_id,
             screen_name: payload.screen_name,
+            session,
         })
     }
 }
@@ -139,6 +147,8 @@ pub struct Session {
     pub secret: TokenSecret,
     pub user_id: String,
     pub screen_name: String,
+    /// The session's secret, by which worker custody's vault knows it.
+    pub session: SessionSecret,
 }
 
 /// Why there is no usable pending sign-in.
@@ -146,7 +156,7 @@ pub struct Session {
 pub enum PendingError {
     /// No pending cookie came with the request.
     Missing,
-    /// The cookie is not one this worker sealed (tampered, or another consumer secret).
+    /// The cookie is not one this worker sealed (tampered, or another key).
     Unreadable,
     /// Older than [`PENDING_MAX_AGE_SECS`].
     Expired,
@@ -154,16 +164,23 @@ pub enum PendingError {
     OtherToken,
 }
 
-const PENDING_PATH: &str = "/twitter-oauth1";
+/// The cookie's name: `__Host-` prefixed over https.
+fn name(base: &str, secure: bool) -> String {
+    if secure {
+        format!("{HOST_PREFIX}{base}")
+    } else {
+        base.to_owned()
+    }
+}
 
 /// The `Set-Cookie` value that deletes the pending cookie.
 pub fn clear_pending(secure: bool) -> String {
-    set_cookie(PENDING, "", PENDING_PATH, 0, secure)
+    set_cookie(PENDING, "", 0, secure)
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.
 pub fn clear_session(secure: bool) -> String {
-    set_cookie(SESSION, "", "/", 0, secure)
+    set_cookie(SESSION, "", 0, secure)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -186,17 +203,19 @@ struct SessionPayload {
     user_id: String,
     #[serde(rename = "n")]
     screen_name: String,
+    #[serde(rename = "x")]
+    session: String,
     #[serde(rename = "i")]
     issued_at: u64,
 }
 
-fn seal_json<T: Serialize>(key: &SealKey, name: &str, payload: &T) -> Result<String, SealError> {
+fn seal_json<T: Serialize>(keys: &SealKeys, name: &str, payload: &T) -> Result<String, SealError> {
     let json = serde_json::to_vec(payload).map_err(|_| SealError)?;
-    key.seal(name.as_bytes(), &json)
+    keys.seal(name.as_bytes(), &json)
 }
 
-fn open_json<T: for<'de> Deserialize<'de>>(key: &SealKey, name: &str, value: &str) -> Option<T> {
-    let json = key.open(name.as_bytes(), value)?;
+fn open_json<T: for<'de> Deserialize<'de>>(keys: &SealKeys, name: &str, value: &str) -> Option<T> {
+    let (json, _) = keys.open(name.as_bytes(), value)?;
     serde_json::from_slice(&json).ok()
 }
 
@@ -205,8 +224,15 @@ fn fresh(issued_at: u64, now: u64, max_age: u64) -> bool {
     issued_at <= now.saturating_add(CLOCK_SLACK_SECS) && now.saturating_sub(issued_at) <= max_age
 }
 
-fn set_cookie(name: &str, value: &str, path: &str, max_age: u64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
+/// `Set-Cookie` for cookie `base`: `__Host-`, `Path=/` and `Secure` over https; over plain
+/// http the pending cookie is scoped to the OAuth 1.0a routes.
+fn set_cookie(base: &str, value: &str, max_age: u64, secure: bool) -> String {
+    let name = name(base, secure);
+    let (path, secure) = match (base, secure) {
+        (_, true) => ("/", "; Secure"),
+        (PENDING, false) => ("/twitter-oauth1", ""),
+        (_, false) => ("/", ""),
+    };
     format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
@@ -224,11 +250,18 @@ pub fn cookie_value<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault_key::VaultKey;
 
     const NOW: u64 = 1_800_000_000;
 
+    fn vault(byte: u8) -> VaultKeys {
+        use base64::Engine as _;
+        let key = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+        VaultKeys::new(VaultKey::parse(&key).unwrap(), None)
+    }
+
     fn keys() -> CookieKeys {
-        CookieKeys::new(&ConsumerSecret::new("consumer-secret-for-tests".into()))
+        CookieKeys::new(&vault(1))
     }
 
     fn request_token() -> RequestToken {
@@ -250,15 +283,55 @@ mod tests {
         assert!(set.starts_with("xauth_oauth1_pending="));
         assert!(set.ends_with("; Path=/twitter-oauth1; Max-Age=600; HttpOnly; SameSite=Lax"));
         assert!(!set.contains("request-secret"));
-        assert!(
-            keys.pending_cookie(&request_token(), NOW, true)
-                .unwrap()
-                .ends_with("; SameSite=Lax; Secure")
-        );
         let header = format!("other=1; {}; x=y", as_cookie_header(&set));
-        let opened = keys.open_pending(Some(&header), "rt", NOW + 600).unwrap();
+        let opened = keys
+            .open_pending(Some(&header), "rt", NOW + 600, false)
+            .unwrap();
         assert_eq!(opened.token.as_str(), "rt");
         assert_eq!(opened.secret.secret(), "request-secret");
+    }
+
+    #[test]
+    fn over_https_the_cookies_are_host_prefixed() {
+        let keys = keys();
+        let pending = keys.pending_cookie(&request_token(), NOW, true).unwrap();
+        assert!(
+            pending.starts_with("__Host-xauth_oauth1_pending="),
+            "{pending}"
+        );
+        assert!(
+            pending.ends_with("; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure"),
+            "__Host- needs Path=/ and Secure: {pending}"
+        );
+        let header = as_cookie_header(&pending);
+        assert!(keys.open_pending(Some(&header), "rt", NOW, true).is_ok());
+        // The unprefixed name (a cookie a sibling subdomain could set) is not read over https.
+        let planted = header.replace("__Host-", "");
+        assert_eq!(
+            keys.open_pending(Some(&planted), "rt", NOW, true)
+                .map(|_| ()),
+            Err(PendingError::Missing)
+        );
+        let session = keys
+            .session_cookie(
+                &access_token(),
+                &SessionSecret::generate().unwrap(),
+                NOW,
+                true,
+            )
+            .unwrap();
+        assert!(session.starts_with("__Host-xauth_oauth1_session="));
+        assert!(session.ends_with("; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure"));
+        let header = as_cookie_header(&session);
+        assert!(keys.open_session(Some(&header), NOW, true).is_some());
+        assert!(
+            keys.open_session(Some(&header.replace("__Host-", "")), NOW, true)
+                .is_none()
+        );
+        assert_eq!(
+            clear_session(true),
+            "__Host-xauth_oauth1_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure"
+        );
     }
 
     #[test]
@@ -267,7 +340,7 @@ mod tests {
         let set = keys.pending_cookie(&request_token(), NOW, false).unwrap();
         let header = as_cookie_header(&set);
         let open = |header: Option<&str>, token: &str, now: u64| {
-            keys.open_pending(header, token, now)
+            keys.open_pending(header, token, now, false)
                 .map(|_| ())
                 .unwrap_err()
         };
@@ -278,16 +351,24 @@ mod tests {
         assert_eq!(open(Some(&header), "other", NOW), PendingError::OtherToken);
         let tampered = format!("{}A", header);
         assert_eq!(open(Some(&tampered), "rt", NOW), PendingError::Unreadable);
-        // Sealed under another consumer secret.
-        let other = CookieKeys::new(&ConsumerSecret::new("another-consumer-secret".into()));
+        // Sealed under another vault key.
+        let other = CookieKeys::new(&vault(2));
         assert_eq!(
-            other.open_pending(Some(&header), "rt", NOW).map(|_| ()),
+            other
+                .open_pending(Some(&header), "rt", NOW, false)
+                .map(|_| ()),
             Err(PendingError::Unreadable)
         );
         // A session cookie's value renamed as the pending cookie does not open: another key
         // and another associated data.
-        let access = access_token();
-        let session = keys.session_cookie(&access, NOW, false).unwrap();
+        let session = keys
+            .session_cookie(
+                &access_token(),
+                &SessionSecret::generate().unwrap(),
+                NOW,
+                false,
+            )
+            .unwrap();
         let value = as_cookie_header(&session).replace(SESSION, PENDING);
         assert_eq!(open(Some(&value), "rt", NOW), PendingError::Unreadable);
     }
@@ -304,26 +385,36 @@ mod tests {
     #[test]
     fn session_round_trip_and_refusals() {
         let keys = keys();
-        let set = keys.session_cookie(&access_token(), NOW, true).unwrap();
+        let secret = SessionSecret::generate().unwrap();
+        let set = keys
+            .session_cookie(&access_token(), &secret, NOW, false)
+            .unwrap();
         assert!(set.starts_with("xauth_oauth1_session="));
-        assert!(set.ends_with("; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure"));
+        assert!(set.ends_with("; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax"));
         assert!(!set.contains("access-secret") && !set.contains("12-at"));
+        assert!(!set.contains(&secret.encode()));
         let header = as_cookie_header(&set);
-        let session = keys.open_session(Some(&header), NOW + 60).unwrap();
+        let session = keys.open_session(Some(&header), NOW + 60, false).unwrap();
         assert_eq!(session.user_id, "12");
         assert_eq!(session.screen_name, "jack");
         assert_eq!(session.token.as_str(), "12-at");
         assert_eq!(session.secret.secret(), "access-secret");
+        assert_eq!(session.session.hash(), secret.hash());
         assert!(!format!("{session:?}").contains("access-secret"));
         assert!(
-            keys.open_session(Some(&header), NOW + SESSION_MAX_AGE_SECS + 1)
+            keys.open_session(Some(&header), NOW + SESSION_MAX_AGE_SECS + 1, false)
                 .is_none()
         );
         assert!(
-            keys.open_session(Some(&format!("{header}x")), NOW)
+            keys.open_session(Some(&format!("{header}x")), NOW, false)
                 .is_none()
         );
-        assert!(keys.open_session(None, NOW).is_none());
+        assert!(keys.open_session(None, NOW, false).is_none());
+        assert!(
+            CookieKeys::new(&vault(2))
+                .open_session(Some(&header), NOW, false)
+                .is_none()
+        );
     }
 
     #[test]
@@ -333,8 +424,12 @@ mod tests {
             "xauth_oauth1_pending=; Path=/twitter-oauth1; Max-Age=0; HttpOnly; SameSite=Lax"
         );
         assert_eq!(
-            clear_session(true),
-            "xauth_oauth1_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure"
+            clear_pending(true),
+            "__Host-xauth_oauth1_pending=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert_eq!(
+            clear_session(false),
+            "xauth_oauth1_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
         );
     }
 

@@ -10,19 +10,23 @@
 //! another one, and into the answer only when `TWITTER_OAUTH1_RETURN_TOKENS=true`.
 
 use serde::Serialize;
-use worker::{Request, Response};
+use worker::{Env, Request, Response};
 use xauth_core::{ErrorKind, OAuth1Callback, OAuth1Verifier};
 
 use crate::body::read_json_body;
-use crate::config::{Config, Consumer};
+use crate::config::{Config, Custody};
 use crate::cookies::{self, CookieKeys, PendingError};
 use crate::error::ApiError;
+use crate::session_cookie::SessionSecret;
+use crate::vault::VaultClient;
 use crate::x;
 
 /// `POST /twitter-oauth1/request-token`: asks X for a request token and answers the link
 /// to X's consent page. The token's secret is set as the pending cookie.
 pub async fn request_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
     let consumer = config.consumer()?;
+    // Checked before X is asked: a sign-in that cannot be sealed must not spend a token.
+    let keys = CookieKeys::new(config.vault_keys()?);
     let body = read_json_body(&mut req).await?;
     let callback = callback(config, body.string(&["callback", "oauthCallback"])?)?;
     let authenticate = match body.string(&["linkMode"])? {
@@ -59,7 +63,7 @@ pub async fn request_token(mut req: Request, config: &Config) -> Result<Response
     } else {
         xauth_core::oauth1_authorize_url(&config.x_api_url, &request_token.token)
     };
-    let pending = CookieKeys::new(&consumer.secret)
+    let pending = keys
         .pending_cookie(&request_token, now, is_https(&req))
         .map_err(|_| ApiError::internal("The sign-in could not be sealed."))?;
 
@@ -104,7 +108,13 @@ fn callback(config: &Config, requested: Option<&str>) -> Result<OAuth1Callback, 
 
 /// `POST /twitter-oauth1/access-token` {oauthToken, oauthVerifier | pin}: trades the pending
 /// request token and the verifier for the user's access token, kept in the session cookie.
-pub async fn access_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
+/// In worker custody the session is also registered in the user's vault, so that signing
+/// out ends it there.
+pub async fn access_token(
+    mut req: Request,
+    config: &Config,
+    env: &Env,
+) -> Result<Response, ApiError> {
     let consumer = config.consumer()?;
     let return_tokens = config.oauth1_return_tokens()?;
     let secure = is_https(&req);
@@ -124,9 +134,14 @@ pub async fn access_token(mut req: Request, config: &Config) -> Result<Response,
     )?;
 
     let now = now_unix_secs();
-    let keys = CookieKeys::new(&consumer.secret);
+    let keys = CookieKeys::new(config.vault_keys()?);
     let request_token = keys
-        .open_pending(req.headers().get("cookie")?.as_deref(), oauth_token, now)
+        .open_pending(
+            req.headers().get("cookie")?.as_deref(),
+            oauth_token,
+            now,
+            secure,
+        )
         .map_err(|e| pending_refused(&e, secure))?;
 
     let signed = xauth_core::access_token_request(
@@ -153,8 +168,15 @@ pub async fn access_token(mut req: Request, config: &Config) -> Result<Response,
     let access = xauth_core::process_access_token_response(&form_text(&reply)?).map_err(|e| {
         ApiError::upstream_unavailable(format!("X's access token answer was unusable: {e}."))
     })?;
+    let session_secret = SessionSecret::generate()
+        .map_err(|_| ApiError::internal("No randomness for a session."))?;
+    if config.custody == Custody::Worker {
+        VaultClient::for_user(env, &access.user_id)?
+            .oauth1_sign_in(&session_secret.hash())
+            .await?;
+    }
     let session = keys
-        .session_cookie(&access, now, secure)
+        .session_cookie(&access, &session_secret, now, secure)
         .map_err(|_| ApiError::internal("The session could not be sealed."))?;
 
     #[derive(Serialize)]
@@ -221,12 +243,21 @@ fn pending_refused(error: &PendingError, secure: bool) -> ApiError {
     }
 }
 
-/// `GET /twitter-oauth1/session`: who is signed in with OAuth 1.0a in this browser.
-pub fn session(req: &Request, config: &Config) -> Result<Response, ApiError> {
-    let consumer: Consumer = config.consumer()?;
-    let cookie = req.headers().get("cookie")?;
-    let session =
-        CookieKeys::new(&consumer.secret).open_session(cookie.as_deref(), now_unix_secs());
+/// `GET /twitter-oauth1/session`: who is signed in with OAuth 1.0a in this browser. In
+/// worker custody the user's vault must still know the session (a signed-out one is not).
+pub async fn session(req: &Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
+    config.consumer()?;
+    let secure = is_https(req);
+    let mut session = open_session(req, config, secure)?;
+    let mut ended_elsewhere = false;
+    if let (Some(open), Custody::Worker) = (&session, config.custody)
+        && !VaultClient::for_user(env, &open.user_id)?
+            .oauth1_session(&open.session.hash())
+            .await?
+    {
+        session = None;
+        ended_elsewhere = true;
+    }
 
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -237,16 +268,44 @@ pub fn session(req: &Request, config: &Config) -> Result<Response, ApiError> {
         #[serde(skip_serializing_if = "Option::is_none")]
         screen_name: Option<&'a str>,
     }
-    Ok(Response::from_json(&SessionAnswer {
+    let mut response = Response::from_json(&SessionAnswer {
         signed_in: session.is_some(),
         user_id: session.as_ref().map(|s| s.user_id.as_str()),
         screen_name: session.as_ref().map(|s| s.screen_name.as_str()),
-    })?)
+    })?;
+    if ended_elsewhere {
+        response
+            .headers_mut()
+            .append("set-cookie", &cookies::clear_session(secure))?;
+    }
+    Ok(response)
 }
 
-/// `POST /twitter-oauth1/sign-out`: forgets the session cookie. X's OAuth 1.0a tokens
-/// cannot be revoked by the app; the user can, in their X settings.
-pub fn sign_out(req: &Request) -> Result<Response, ApiError> {
+/// The OAuth 1.0a session cookie of this request, if valid.
+fn open_session(
+    req: &Request,
+    config: &Config,
+    secure: bool,
+) -> Result<Option<cookies::Session>, ApiError> {
+    let cookie = req.headers().get("cookie")?;
+    Ok(CookieKeys::new(config.vault_keys()?).open_session(
+        cookie.as_deref(),
+        now_unix_secs(),
+        secure,
+    ))
+}
+
+/// `POST /twitter-oauth1/sign-out`: forgets the session cookie and, in worker custody,
+/// ends the session in the user's vault, so no copy of the cookie works any more. X's
+/// OAuth 1.0a tokens cannot be revoked by the app; the user can, in their X settings.
+pub async fn sign_out(req: &Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
+    if config.custody == Custody::Worker
+        && let Some(session) = open_session(req, config, is_https(req))?
+    {
+        VaultClient::for_user(env, &session.user_id)?
+            .oauth1_sign_out(&session.session.hash())
+            .await?;
+    }
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct SignedOut {

@@ -83,6 +83,21 @@ impl SessionSecret {
     pub fn hash(&self) -> SessionHash {
         SessionHash(URL_SAFE_NO_PAD.encode(Sha256::digest(self.0)))
     }
+
+    /// The secret as base64url, for a sealed cookie's payload only.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// What [`SessionSecret::encode`] made; `None` for anything else.
+    pub fn decode(encoded: &str) -> Option<SessionSecret> {
+        let bytes: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(encoded.as_bytes())
+            .ok()?
+            .try_into()
+            .ok()?;
+        Some(SessionSecret(bytes))
+    }
 }
 
 impl Drop for SessionSecret {
@@ -132,7 +147,7 @@ pub fn set_cookie(
 ) -> Result<String, SealError> {
     let payload = Payload {
         user_id: cookie.user_id.clone(),
-        secret: URL_SAFE_NO_PAD.encode(cookie.secret.0),
+        secret: cookie.secret.encode(),
         issued_at: cookie.issued_at,
     };
     let json = serde_json::to_vec(&payload).map_err(|_| SealError)?;
@@ -193,16 +208,12 @@ pub fn read(keys: &SealKeys, header: Option<&str>, transport: Transport, now: u6
 }
 
 fn parse(payload: Payload, now: u64) -> Option<SessionCookie> {
-    let secret: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(payload.secret.as_bytes())
-        .ok()?
-        .try_into()
-        .ok()?;
+    let secret = SessionSecret::decode(&payload.secret)?;
     let fresh = payload.issued_at <= now.saturating_add(CLOCK_SLACK_SECS)
         && now.saturating_sub(payload.issued_at) <= SESSION_MAX_AGE_SECS;
     (fresh && is_user_id(&payload.user_id)).then_some(SessionCookie {
         user_id: payload.user_id,
-        secret: SessionSecret(secret),
+        secret,
         issued_at: payload.issued_at,
     })
 }

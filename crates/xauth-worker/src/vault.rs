@@ -3,9 +3,11 @@
 //! refreshes the grant once for every caller on every instance of the worker.
 //!
 //! Invariants:
-//! - Storage holds two keys: `grant`, the grant sealed under the vault key with the user id
-//!   as associated data ([`crate::grant`]), and `sessions`, the hashes of the sessions'
-//!   secrets. Nothing else, and nothing in the clear. Sessions exist only with a grant.
+//! - Storage holds `grant`, the grant sealed under the vault key with the user id as
+//!   associated data ([`crate::grant`]); `sessions`, the hashes of the sessions' secrets;
+//!   and `oauth1_sessions`, the same for OAuth 1.0a sessions (whose tokens stay in their
+//!   sealed cookie). Nothing else, and nothing in the clear. Sessions exist only with a
+//!   grant.
 //! - One refresh at a time ([`Flight`]): a caller that needs a fresh token while one runs
 //!   waits for that same result. The refreshed grant is written to storage before any
 //!   caller gets it. A refresh runs to its end even when every caller has given up
@@ -52,6 +54,9 @@ pub const REFRESH_SKEW_SECS: u64 = xauth_core::DEFAULT_REFRESH_SKEW_SECS;
 
 const GRANT_KEY: &str = "grant";
 const SESSIONS_KEY: &str = "sessions";
+/// The user's OAuth 1.0a sessions (their tokens stay in the sealed cookie; the object
+/// only knows which sessions are signed in).
+const OAUTH1_SESSIONS_KEY: &str = "oauth1_sessions";
 
 /// The Durable Object class: one instance per X user.
 #[durable_object(fetch)]
@@ -69,9 +74,11 @@ impl DurableObject for GrantVault {
         let _loading = state.block_concurrency_while(async move {
             let grant = storage.get::<String>(GRANT_KEY).await?;
             let sessions = storage.get::<Sessions>(SESSIONS_KEY).await?;
+            let oauth1_sessions = storage.get::<Sessions>(OAUTH1_SESSIONS_KEY).await?;
             *slot.borrow_mut() = Stored {
                 sessions: sessions.filter(|_| grant.is_some()).unwrap_or_default(),
                 grant,
+                oauth1_sessions: oauth1_sessions.unwrap_or_default(),
             };
             Ok(())
         });
@@ -146,6 +153,13 @@ struct Stored {
     /// The sealed grant.
     grant: Option<String>,
     sessions: Sessions,
+    oauth1_sessions: Sessions,
+}
+
+/// `oauth1-session`: whether the OAuth 1.0a session is still signed in.
+#[derive(Deserialize, Serialize)]
+struct Live {
+    live: bool,
 }
 
 /// The refresh under way: its completion, and its outcome once it completed.
@@ -193,6 +207,18 @@ impl Vault {
             "/token" => self.token(&ctx, &call).await.and_then(json),
             "/sign-out" => self.sign_out(&ctx, &call).await.and_then(json),
             "/revoke" => self.revoke(&ctx, &call).await.and_then(json),
+            "/oauth1-sign-in" => self
+                .oauth1(&ctx, &call, Oauth1Op::SignIn)
+                .await
+                .and_then(json),
+            "/oauth1-session" => self
+                .oauth1(&ctx, &call, Oauth1Op::Check)
+                .await
+                .and_then(json),
+            "/oauth1-sign-out" => self
+                .oauth1(&ctx, &call, Oauth1Op::SignOut)
+                .await
+                .and_then(json),
             _ => Err(ApiError::not_found()),
         }
     }
@@ -289,6 +315,31 @@ impl Vault {
         })
     }
 
+    /// An OAuth 1.0a session: registered at sign-in, checked, ended at sign-out.
+    async fn oauth1(&self, ctx: &Ctx, call: &Call, op: Oauth1Op) -> Result<Live, ApiError> {
+        let session = call.session.as_ref().ok_or_else(ApiError::no_session)?;
+        let (write, live) = {
+            let mut stored = self.stored.borrow_mut();
+            let changed = stored.oauth1_sessions.prune(ctx.now);
+            let live = match op {
+                Oauth1Op::SignIn => {
+                    stored.oauth1_sessions.add(session, ctx.now);
+                    true
+                }
+                Oauth1Op::Check => stored.oauth1_sessions.is_live(session, ctx.now),
+                Oauth1Op::SignOut => {
+                    stored.oauth1_sessions.remove(session);
+                    false
+                }
+            };
+            (changed || !matches!(op, Oauth1Op::Check), live)
+        };
+        if write {
+            self.persist().await?;
+        }
+        Ok(Live { live })
+    }
+
     /// The grant, for a live session of it; else `no_session`.
     async fn live_grant(&self, ctx: &Ctx, call: &Call) -> Result<Grant, ApiError> {
         let live = call
@@ -340,24 +391,32 @@ impl Vault {
         Ok(())
     }
 
-    /// Writes the memory copy to storage (both keys in one atomic write, or nothing left).
+    /// Writes the memory copy to storage (every key in one atomic write, or nothing left).
     async fn persist(&self) -> Result<(), ApiError> {
         #[derive(Serialize)]
         struct Record {
-            grant: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            grant: Option<String>,
             sessions: Sessions,
+            oauth1_sessions: Sessions,
         }
         let record = {
             let stored = self.stored.borrow();
-            stored.grant.clone().map(|grant| Record {
-                grant,
+            Record {
+                grant: stored.grant.clone(),
                 sessions: stored.sessions.clone(),
-            })
+                oauth1_sessions: stored.oauth1_sessions.clone(),
+            }
         };
         let storage = self.state.storage();
-        match record {
-            Some(record) => storage.put_multiple(record).await?,
-            None => storage.delete_all().await?,
+        if record.grant.is_none() && record.oauth1_sessions.is_empty() {
+            storage.delete_all().await?;
+            return Ok(());
+        }
+        let had_grant = record.grant.is_some();
+        storage.put_multiple(record).await?;
+        if !had_grant {
+            storage.delete(GRANT_KEY).await?;
         }
         Ok(())
     }
@@ -453,6 +512,14 @@ impl Vault {
             Err(failed) => Err(failed),
         }
     }
+}
+
+/// What an OAuth 1.0a session call does.
+#[derive(Clone, Copy)]
+enum Oauth1Op {
+    SignIn,
+    Check,
+    SignOut,
 }
 
 /// The outcome of `flight`, or a transient error once `timeout_ms` have passed (the
@@ -578,6 +645,30 @@ impl VaultClient {
             ..self.call()
         };
         self.send("/revoke", &call).await
+    }
+
+    /// Registers an OAuth 1.0a session of the user.
+    pub async fn oauth1_sign_in(&self, session: &SessionHash) -> Result<(), ApiError> {
+        self.oauth1("/oauth1-sign-in", session).await.map(drop)
+    }
+
+    /// Whether an OAuth 1.0a session of the user is still signed in.
+    pub async fn oauth1_session(&self, session: &SessionHash) -> Result<bool, ApiError> {
+        self.oauth1("/oauth1-session", session).await
+    }
+
+    /// Ends an OAuth 1.0a session of the user.
+    pub async fn oauth1_sign_out(&self, session: &SessionHash) -> Result<(), ApiError> {
+        self.oauth1("/oauth1-sign-out", session).await.map(drop)
+    }
+
+    async fn oauth1(&self, op: &str, session: &SessionHash) -> Result<bool, ApiError> {
+        let call = Call {
+            session: Some(session.clone()),
+            ..self.call()
+        };
+        let live: Live = self.send(op, &call).await?;
+        Ok(live.live)
     }
 
     async fn send<T: DeserializeOwned>(&self, op: &str, call: &Call) -> Result<T, ApiError> {
