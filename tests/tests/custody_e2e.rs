@@ -10,9 +10,13 @@
 use serde_json::{Value, json};
 use xauth_tests::browser::{Demo, Page};
 
-/// Runs first in every document: keeps the status, URL and text of every response.
+/// Runs first in every document: keeps the status, URL and text of every response, and
+/// every Content-Security-Policy violation.
 const RECORD_RESPONSES: &str = r#"
     (() => {
+        const violations = (window.__cspViolations = []);
+        document.addEventListener("securitypolicyviolation", (e) =>
+            violations.push(`${e.violatedDirective} ${e.blockedURI}`));
         const seen = (window.__xauthResponses = []);
         const realFetch = window.fetch;
         window.fetch = async function (...args) {
@@ -57,7 +61,7 @@ const VISIBLE_TO_THE_PAGE: &str = r#"
         }
     };
     for (const key of Object.getOwnPropertyNames(window)) {
-        if (key === "__xauthResponses") continue;
+        if (key === "__xauthResponses" || key === "__cspViolations") continue;
         let value;
         try { value = window[key]; } catch { continue; }
         if (typeof value === "function" && !/^xauth/i.test(key)) continue;
@@ -141,6 +145,8 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
     .await;
     assert_eq!(demo.x.posts().len(), 1);
     assert_eq!(demo.x.stats()["api_requests_with_cookie"], 0);
+    // The demo runs under its strict CSP (www/_headers) without tripping it.
+    assert_eq!(page.script("return window.__cspViolations").await, json!([]));
 
     // A reload picks the session up from the worker (restoreSession).
     page.client.refresh().await.unwrap();
