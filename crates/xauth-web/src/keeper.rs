@@ -14,6 +14,10 @@
 //! - where Web Locks are missing (and in any tab whose refresh X refuses as spent), the
 //!   tab waits a moment for another tab's tokens and adopts them before it gives up.
 //!
+//! Tabs share a session only with `storage: "local"`: only then is there a lock, a channel
+//! (which carries tokens that localStorage holds anyway) or a stored record to adopt. With
+//! `"memory"` and `"session"` each tab keeps its own grant and says nothing to the others.
+//!
 //! A refresh token is replaced only by its successor, and only once the worker answered it:
 //! a failed refresh keeps the old tokens and is forgotten (the next call tries again),
 //! except one that says the grant is dead (`reauthorize`), which ends the session.
@@ -279,6 +283,11 @@ impl Keeper {
         keeper
     }
 
+    /// Whether this session is shared with the origin's other tabs (`storage: "local"`).
+    fn shares_tabs(&self) -> bool {
+        self.options.storage == StorageKind::Local
+    }
+
     /// The name of the Web Lock and the BroadcastChannel by which this origin's tabs
     /// refresh one worker's sessions together.
     fn coordination_name(&self) -> String {
@@ -368,7 +377,7 @@ impl Keeper {
     }
 
     async fn refresh_among_tabs(self: &Rc<Self>, stale: &AccessToken) -> Result<(), JsValue> {
-        let Some(locks) = js::lock_manager() else {
+        let Some(locks) = self.shares_tabs().then(js::lock_manager).flatten() else {
             return self.refresh_once(stale, false).await;
         };
         let keeper = Rc::clone(self);
@@ -419,8 +428,10 @@ impl Keeper {
             Err(error) if error.kind() == Some(Kind::Reauthorize) => {
                 // Another tab may have won a race with the same refresh token (X then says
                 // it is spent): its tokens are this session's now.
-                self.wait_for_handover(stale, HANDOVER_WAIT_MS, false).await;
-                self.adopt_stored();
+                if self.shares_tabs() {
+                    self.wait_for_handover(stale, HANDOVER_WAIT_MS, false).await;
+                    self.adopt_stored();
+                }
                 let adopted = self
                     .tokens()
                     .is_some_and(|now| now.grant() != refresh.secret());
@@ -535,7 +546,7 @@ impl Keeper {
     /// Uses the tokens another tab stored (`storage: "local"`) when they are not this
     /// tab's: that tab refreshed this session's grant.
     fn adopt_stored(self: &Rc<Self>) {
-        if self.options.storage != StorageKind::Local {
+        if !self.shares_tabs() {
             return;
         }
         let Some(record) = self.options.storage.load_session() else {
@@ -649,9 +660,14 @@ impl Keeper {
         let _ = channel.post_message(message);
     }
 
-    /// Opens the channel to the origin's other tabs (none where BroadcastChannel is
-    /// missing: each tab then keeps its session alone).
+    /// Opens the channel to the origin's other tabs, with `storage: "local"` only: a
+    /// session kept in memory or sessionStorage is this tab's alone, and its tokens are
+    /// not told to every listener of the origin. None where BroadcastChannel is missing:
+    /// each tab then keeps its session alone.
     fn listen(self: &Rc<Self>) {
+        if !self.shares_tabs() {
+            return;
+        }
         let Ok(channel) = BroadcastChannel::new(&self.coordination_name()) else {
             return;
         };

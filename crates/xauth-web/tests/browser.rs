@@ -1189,6 +1189,80 @@ async fn after_sign_out_nothing_is_sent_and_on_signed_out_is_told_once() {
     assert_eq!(local_storage().get_item(SESSION_KEY).unwrap(), None);
 }
 
+// ---- the keeper's hardening: whose tokens a tab takes, the clock, the channel ----------
+
+/// Resolves after `ms` milliseconds (messages between tabs and spawned requests arrive on
+/// later tasks).
+async fn sleep(ms: i32) {
+    let timeout = Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(timeout).await.unwrap();
+}
+
+/// The worker's answer to a refresh: new tokens that live two hours.
+const REFRESHED: &str = r#"{"access_token":"AT-secret-2","token_type":"bearer","expires_in":7200,
+    "scope":"tweet.read users.read offline.access","refresh_token":"RT-secret-2"}"#;
+
+/// `object.method(...args)` for a method that returns a promise.
+fn call(object: &JsValue, method: &str, args: &[&str]) -> Promise {
+    let function: Function = get(object, method).unchecked_into();
+    let args: js_sys::Array = args.iter().map(|a| JsValue::from_str(a)).collect();
+    function.apply(object, &args).unwrap().unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn only_local_sessions_speak_on_the_channel() {
+    // A listener of the origin, as any script on it can open one.
+    Function::new_no_args(&format!(
+        "globalThis.__xauthHeard = []; \
+         globalThis.__xauthListener?.close(); \
+         globalThis.__xauthListener = new BroadcastChannel('xauth:refresh:{ENDPOINT}'); \
+         globalThis.__xauthListener.onmessage = (e) => globalThis.__xauthHeard.push(JSON.stringify(e.data));"
+    ))
+    .call0(&JsValue::NULL)
+    .unwrap();
+    let heard = || -> Vec<String> {
+        let list: js_sys::Array = get(&js_sys::global(), "__xauthHeard").unchecked_into();
+        let heard = list.iter().map(|m| m.as_string().unwrap()).collect();
+        list.set_length(0);
+        heard
+    };
+    for kind in ["memory", "session", "local"] {
+        reset();
+        fresh_pending();
+        let _fetch = FakeFetch::answer(200, TOKEN_ANSWER);
+        let session = settle(
+            client_with(kind).handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))),
+        )
+        .await
+        .unwrap();
+        let _fetch = FakeFetch::answer(200, REFRESHED);
+        settle(call(&session, "refresh", &[])).await.unwrap();
+        assert_eq!(
+            get_str(&session, "accessToken").as_deref(),
+            Some("AT-secret-2")
+        );
+        let _fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+        settle(sign_out(&session)).await.unwrap();
+        sleep(200).await;
+        let heard = heard();
+        if kind == "local" {
+            // Tabs that share the session hear of its refresh (localStorage holds the
+            // same tokens for any script of the origin anyway).
+            assert!(heard.iter().any(|m| m.contains("AT-secret-2")), "{heard:?}");
+        } else {
+            assert_eq!(heard, Vec::<String>::new(), "{kind}");
+        }
+    }
+    Function::new_no_args("globalThis.__xauthListener.close();")
+        .call0(&JsValue::NULL)
+        .unwrap();
+}
+
 // ---- OAuth 1.0a -------------------------------------------------------------------------
 
 fn oauth1_options(fields: &[(&str, &str)]) -> Option<Object> {
