@@ -533,6 +533,58 @@ async fn the_demo_calls_x_through_the_proxy_and_logs_it() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Whose tokens a tab takes, the page's clock, and the channel
+
+#[tokio::test]
+async fn a_listener_on_the_channel_hears_no_tokens_of_memory_or_session_sessions() {
+    let demo = Demo::start().await;
+    let page = open(&demo).await;
+    // Any script of the origin can open the channel the tabs coordinate on.
+    run(
+        &page,
+        r#"window.heard = [];
+           window.listener = new BroadcastChannel("xauth:refresh:");
+           listener.onmessage = (event) => heard.push(JSON.stringify(event.data));
+           return null;"#,
+    )
+    .await;
+    const SIGN_IN_REFRESH_SIGN_OUT: &str = r#"
+        const first = t.session.accessToken;
+        await t.session.refresh();
+        const refreshed = t.session.accessToken !== first;
+        await t.session.signOut();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const heard = window.heard.splice(0);
+        return { refreshed, heard };
+    "#;
+    for storage in ["memory", "session"] {
+        setup(&page, json!({ "storage": storage })).await;
+        sign_in(&page).await;
+        let outcome = run(&page, SIGN_IN_REFRESH_SIGN_OUT).await;
+        assert_eq!(
+            outcome,
+            json!({ "refreshed": true, "heard": [] }),
+            "storage {storage}"
+        );
+    }
+    // With "local" the tabs share the session (localStorage holds it for every script of
+    // the origin anyway), so the listener hears its refresh: it was listening all along.
+    setup(&page, json!({ "storage": "local" })).await;
+    sign_in(&page).await;
+    let outcome = run(&page, SIGN_IN_REFRESH_SIGN_OUT).await;
+    assert_eq!(outcome["refreshed"], true);
+    let heard = outcome["heard"].as_array().unwrap();
+    assert!(
+        heard
+            .iter()
+            .any(|m| m.as_str().unwrap().contains(r#""type":"tokens""#)),
+        "{outcome}"
+    );
+
+    page.close().await;
+}
+
+// ---------------------------------------------------------------------------------------
 // Steps
 
 /// A new browser on [`BLANK`].
