@@ -21,6 +21,12 @@
 //! A refresh token is replaced only by its successor, and only once the worker answered it:
 //! a failed refresh keeps the old tokens and is forgotten (the next call tries again),
 //! except one that says the grant is dead (`reauthorize`), which ends the session.
+//!
+//! Expiry is kept on this page's clock: `expires_in` counted from the answer's arrival (the
+//! worker's `expires_at` is on the worker's clock, and a page's clock can be hours off).
+//! And whatever the clock says, a refresh that the clock prompts (the timer, or a call
+//! finding the token stale) comes at least [`MIN_REFRESH_INTERVAL_MS`] after the last
+//! successful one of the grant; a token X refuses (401) is refreshed at once.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -53,6 +59,13 @@ const TIMER_MARGIN_MS: f64 = 1_000.0;
 /// After a refresh by the timer failed (and was told to the hooks), the next try is this
 /// much later, not at once: a worker or X that is down is not hammered.
 const TIMER_RETRY_MS: f64 = 30_000.0;
+/// The least time (30 s, on the monotonic clock) between a successful refresh of a grant,
+/// in this tab or adopted from another, and the next refresh that the clock prompts. A
+/// clock that jumps, or tokens that live shorter than `refreshSkewSeconds`, would
+/// otherwise make every token stale on arrival and the timer refresh back to back, each
+/// one a rotation at X. X's tokens live two hours; the emulator's in `cargo xtask dev`
+/// 90 s, refreshed every 31 s with the default skew, so neither is slowed down.
+const MIN_REFRESH_INTERVAL_MS: f64 = 30_000.0;
 
 /// A session's tokens (`Debug` shows them as `[redacted]`).
 #[derive(Clone, Debug)]
@@ -66,7 +79,10 @@ pub(crate) struct Tokens {
 
 impl Tokens {
     /// From the worker's token answer, also the stored record
-    /// (`{access_token, expires_in?, expires_at?, scope?, refresh_token?}`).
+    /// (`{access_token, expires_in?, expires_at?, scope?, refresh_token?}`). `expires_in`
+    /// counts from `now_ms`, the answer's arrival on this page's clock, and wins over
+    /// `expires_at`, which the worker set by its own clock; a stored record has only the
+    /// `expires_at` computed here.
     pub(crate) fn from_answer(answer: &JsValue, now_ms: f64) -> Option<Tokens> {
         Self::read(
             answer,
@@ -94,8 +110,8 @@ impl Tokens {
         Some(Tokens {
             access: AccessToken::new(text(access)?),
             refresh: text(refresh).map(RefreshToken::new),
-            // `expires_at` when given; computed from `expires_in` only if it is missing.
-            expires_at: js::get_number(value, expires_at).or(expires_in),
+            // From `expires_in` on this page's clock when given, else `expires_at`.
+            expires_at: expires_in.or_else(|| js::get_number(value, expires_at)),
             scope: text(scope),
         })
     }
@@ -244,6 +260,9 @@ struct State {
     tokens: Option<Tokens>,
     /// `{id, name, username}` or `undefined`.
     user: JsValue,
+    /// When the tokens were last replaced by a successful refresh (here or in another
+    /// tab), on the monotonic clock: the floor for the next refresh the clock prompts.
+    renewed_at: Option<f64>,
     /// The refresh under way in this tab, which every caller waits on.
     refreshing: Option<Promise>,
     /// Another tab said it is refreshing this grant and has not handed over yet. Messages
@@ -272,6 +291,7 @@ impl Keeper {
             state: RefCell::new(State {
                 tokens: Some(tokens),
                 user,
+                renewed_at: None,
                 refreshing: None,
                 peer_refreshing: false,
                 timer: None,
@@ -286,6 +306,14 @@ impl Keeper {
     /// Whether this session is shared with the origin's other tabs (`storage: "local"`).
     fn shares_tabs(&self) -> bool {
         self.options.storage == StorageKind::Local
+    }
+
+    /// How long until the clock may prompt a refresh again ([`MIN_REFRESH_INTERVAL_MS`]
+    /// after the last successful one); 0 when it may now.
+    fn floor_left_ms(&self) -> f64 {
+        self.state.borrow().renewed_at.map_or(0.0, |at| {
+            (at + MIN_REFRESH_INTERVAL_MS - monotonic_ms()).max(0.0)
+        })
     }
 
     /// The name of the Web Lock and the BroadcastChannel by which this origin's tabs
@@ -319,11 +347,15 @@ impl Keeper {
     }
 
     /// The access token to send now: after the refresh under way, if any, and refreshed
-    /// first when it is stale.
+    /// first when it is stale, unless the last refresh was less than
+    /// [`MIN_REFRESH_INTERVAL_MS`] ago (if X refuses it, the 401 brings the refresh).
     pub(crate) async fn token_to_send(self: &Rc<Self>) -> Result<AccessToken, JsValue> {
         self.settled().await;
         let tokens = self.current()?;
-        if tokens.refresh.is_some() && tokens.is_stale(self.options.skew_secs) {
+        if tokens.refresh.is_some()
+            && tokens.is_stale(self.options.skew_secs)
+            && self.floor_left_ms() <= 0.0
+        {
             return self.refresh_replacing(&tokens.access).await;
         }
         Ok(tokens.access)
@@ -516,6 +548,7 @@ impl Keeper {
             self.revoke_late(&tokens);
             return Err(Error::signed_out().into());
         }
+        self.state.borrow_mut().renewed_at = Some(monotonic_ms());
         let user = self.user();
         self.options.storage.store_session(&tokens.record(&user));
         self.announce(&tokens).await;
@@ -571,6 +604,7 @@ impl Keeper {
         }
         let mut state = self.state.borrow_mut();
         state.peer_refreshing = false;
+        state.renewed_at = Some(monotonic_ms());
         if !user.is_undefined() {
             state.user = user.clone();
         }
@@ -730,8 +764,12 @@ impl Keeper {
             return;
         };
         let stale_at_ms = (expires_at - self.options.skew_secs) * 1000.0;
+        let floor_ms = state.renewed_at.map_or(0.0, |at| {
+            at + MIN_REFRESH_INTERVAL_MS - monotonic_ms() + TIMER_MARGIN_MS
+        });
         let delay = (stale_at_ms - js_sys::Date::now() + TIMER_MARGIN_MS)
             .max(not_before_ms)
+            .max(floor_ms)
             .clamp(0.0, MAX_TIMER_MS);
         let keeper: Weak<Keeper> = Rc::downgrade(self);
         let callback = Closure::<dyn FnMut()>::new(move || {
@@ -755,6 +793,14 @@ impl Keeper {
             state.timer = Some((handle, callback));
         }
     }
+}
+
+/// Milliseconds on the page's monotonic clock (`performance.now()`), which no change of
+/// the system clock moves; `Date.now()` where there is none.
+fn monotonic_ms() -> f64 {
+    web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or_else(js_sys::Date::now, |performance| performance.now())
 }
 
 impl Drop for Keeper {

@@ -14,7 +14,8 @@ use crate::js;
 /// since the epoch, as `Date.now()`).
 pub(crate) const PENDING_KEY: &str = "xauth:pending";
 /// The session with `storage: "session"` or `"local"`: the worker's token answer
-/// (`{access_token, refresh_token?, expires_at?, scope?, user?}`, JSON).
+/// (`{access_token, refresh_token?, expires_at?, scope?, user?}`, JSON, `expires_at` by
+/// this page's clock).
 pub(crate) const SESSION_KEY: &str = "xauth:session";
 /// A pending sign-in older than this (10 minutes) is refused. X's consent page takes a
 /// human a minute; a callback arriving much later is a replayed or forgotten one.

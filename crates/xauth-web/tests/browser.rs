@@ -219,6 +219,13 @@ impl Drop for FakeFetch {
     }
 }
 
+/// Asserts an expiry (Unix seconds) two hours from now by this page's clock: the token
+/// answer's `expires_in` (7200) counted from its arrival, not the worker's `expires_at`.
+fn assert_expires_in_two_hours(expires_at: Option<f64>) {
+    let left = expires_at.expect("an expiry") - js_sys::Date::now() / 1000.0;
+    assert!((7_190.0..=7_201.0).contains(&left), "expires in {left} s");
+}
+
 /// Asserts the one request sent was the code exchange, with exactly this body.
 fn assert_exchange_request(fetch: &FakeFetch, code: &str, verifier: &str) {
     let seen = fetch.seen();
@@ -406,7 +413,7 @@ async fn a_callback_exchanges_the_code_and_the_pending_entry_is_single_use() {
         get_str(&session, "accessToken").as_deref(),
         Some("AT-secret-1")
     );
-    assert_eq!(get(&session, "expiresAt").as_f64(), Some(1_900_000_000.0));
+    assert_expires_in_two_hours(get(&session, "expiresAt").as_f64());
     assert_eq!(get_str(&session, "scope").as_deref(), Some(SCOPES));
     let user = get(&session, "user");
     assert_eq!(get_str(&user, "id").as_deref(), Some("42"));
@@ -546,7 +553,12 @@ async fn session_mode_persists_and_restore_session_reads_it() {
     let reloaded = client_with("session");
     let session = reloaded.restore_session().expect("a stored session");
     assert_eq!(session.access_token(), "AT-secret-1");
-    assert_eq!(session.expires_at(), Some(1_900_000_000.0));
+    assert_eq!(
+        session.expires_at(),
+        get(&parse_json(&record), "expires_at").as_f64(),
+        "as kept, not counted again from now"
+    );
+    assert_expires_in_two_hours(session.expires_at());
     assert_eq!(session.scope().as_deref(), Some(SCOPES));
     assert_eq!(get_str(&session.user(), "username").as_deref(), Some("ada"));
     // Debug shows no token.
@@ -1067,7 +1079,7 @@ async fn the_sign_in_hands_the_first_tokens_to_on_token_update() {
         get_str(tokens, "refreshToken").as_deref(),
         Some("RT-secret-1")
     );
-    assert_eq!(get(tokens, "expiresAt").as_f64(), Some(1_900_000_000.0));
+    assert_expires_in_two_hours(get(tokens, "expiresAt").as_f64());
     assert_eq!(get_str(tokens, "scope").as_deref(), Some(SCOPES));
     // storage "local": shared with the origin's other tabs.
     let stored = local_storage().get_item(SESSION_KEY).unwrap().unwrap();
@@ -1212,6 +1224,104 @@ fn call(object: &JsValue, method: &str, args: &[&str]) -> Promise {
     let function: Function = get(object, method).unchecked_into();
     let args: js_sys::Array = args.iter().map(|a| JsValue::from_str(a)).collect();
     function.apply(object, &args).unwrap().unchecked_into()
+}
+
+/// Sets the page's clock (`Date.now`) `ahead_ms` ahead until dropped.
+struct ClockAhead;
+
+impl ClockAhead {
+    fn by(ahead_ms: f64) -> ClockAhead {
+        Function::new_with_args(
+            "ahead",
+            "globalThis.__xauthRealNow ??= Date.now; \
+             const real = globalThis.__xauthRealNow; \
+             Date.now = () => real.call(Date) + ahead;",
+        )
+        .call1(&JsValue::NULL, &ahead_ms.into())
+        .unwrap();
+        ClockAhead
+    }
+}
+
+impl Drop for ClockAhead {
+    fn drop(&mut self) {
+        Function::new_no_args(
+            "if (globalThis.__xauthRealNow) Date.now = globalThis.__xauthRealNow;",
+        )
+        .call0(&JsValue::NULL)
+        .unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn expiry_is_counted_on_the_local_clock_from_arrival() {
+    reset();
+    let real_now_secs = (js_sys::Date::now() / 1000.0).floor();
+    let _clock = ClockAhead::by(3.0 * 3_600_000.0);
+    fresh_pending();
+    // The worker's clock says two hours from its now; this browser's clock is 3 h ahead.
+    let answer = format!(
+        r#"{{"access_token":"AT-c","token_type":"bearer","expires_in":7200,
+            "expires_at":{},"refresh_token":"RT-c","scope":"{SCOPES}"}}"#,
+        real_now_secs + 7200.0
+    );
+    let fetch = FakeFetch::answer(200, &answer);
+    let session =
+        settle(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
+            .await
+            .unwrap();
+    let left = get(&session, "expiresAt").as_f64().unwrap() - js_sys::Date::now() / 1000.0;
+    assert!((7_190.0..=7_201.0).contains(&left), "expires in {left} s");
+
+    // Fresh, so a call sends it as it is.
+    settle(call(&session, "fetch", &["/2/users/me"]))
+        .await
+        .unwrap();
+    let urls: Vec<String> = fetch.seen().into_iter().map(|seen| seen.url).collect();
+    assert_eq!(
+        urls,
+        [
+            format!("{ENDPOINT}/twitter-access-token"),
+            format!("{ENDPOINT}/twitter-api/2/users/me"),
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn tokens_stale_on_arrival_are_refreshed_at_most_once_per_interval() {
+    reset();
+    forget_recorded();
+    // A skew longer than the tokens live (two hours): every token is stale the moment it
+    // arrives.
+    let expires_at = (js_sys::Date::now() / 1000.0).floor() + 7200.0;
+    let session = client_with_hooks(r#","refreshSkewSeconds":100000"#)
+        .resume_session(
+            js_object(&format!(
+                r#"{{"accessToken":"AT-1","refreshToken":"RT-1","expiresAt":{expires_at}}}"#
+            ))
+            .into(),
+            JsValue::UNDEFINED,
+        )
+        .unwrap();
+    let fetch = FakeFetch::answer(200, REFRESHED);
+    for _ in 0..4 {
+        let response = settle(session.fetch("/2/users/me".to_owned(), JsValue::UNDEFINED))
+            .await
+            .unwrap();
+        assert_eq!(get(&response, "status").as_f64(), Some(200.0));
+    }
+    let seen = fetch.seen();
+    let refreshes = seen
+        .iter()
+        .filter(|s| s.url.ends_with("/twitter-refresh-token"))
+        .count();
+    assert_eq!(refreshes, 1, "{seen:?}");
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert!(
+        seen.iter()
+            .skip(2)
+            .all(|s| s.authorization.as_deref() == Some("Bearer AT-secret-2"))
+    );
 }
 
 #[wasm_bindgen_test]
