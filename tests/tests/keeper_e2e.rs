@@ -535,6 +535,78 @@ async fn the_demo_calls_x_through_the_proxy_and_logs_it() {
 // ---------------------------------------------------------------------------------------
 // Whose tokens a tab takes, the page's clock, and the channel
 
+/// Puts the page's clock (`Date.now`) `args[0]` milliseconds ahead; run before `SETUP`.
+const CLOCK_AHEAD: &str = r#"
+    const real = Date.now.bind(Date);
+    Date.now = () => real() + args[0];
+    return null;
+"#;
+
+#[tokio::test]
+async fn a_browser_clock_hours_ahead_makes_no_refresh_storm() {
+    let demo = Demo::start().await;
+    let page = open(&demo).await;
+    try_run_with(&page, CLOCK_AHEAD, vec![json!(3 * 3_600_000)])
+        .await
+        .unwrap();
+    setup(&page, json!({ "autoRefresh": true })).await;
+    sign_in(&page).await;
+    demo.x.reset();
+
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let answer = run(&page, WHO_AM_I).await;
+    assert_eq!(answer["status"], 200, "{answer}");
+    let stats = demo.x.stats();
+    assert_eq!(
+        stats["token_by_grant"]["refresh_token"], 0,
+        "the tokens are two hours fresh by the page's own clock: {stats}"
+    );
+    let left = run(&page, "return t.session.expiresAt - Date.now() / 1000;").await;
+    let left = left.as_f64().unwrap();
+    assert!((7_000.0..=7_201.0).contains(&left), "expires in {left} s");
+
+    page.close().await;
+}
+
+#[tokio::test]
+async fn tokens_stale_on_arrival_are_refreshed_at_most_once_per_interval() {
+    let demo = Demo::start().await;
+    let page = open(&demo).await;
+    // A skew longer than X's tokens live: each one is stale the moment it arrives.
+    setup(
+        &page,
+        json!({ "autoRefresh": true, "refreshSkewSeconds": 7300 }),
+    )
+    .await;
+    sign_in(&page).await;
+    let deadline = Instant::now() + PATIENCE;
+    while demo.x.stats()["token_by_grant"]["refresh_token"] == 0 {
+        assert!(Instant::now() < deadline, "no refresh by the timer");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    demo.x.reset();
+
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for _ in 0..3 {
+        let answer = run(&page, WHO_AM_I).await;
+        assert_eq!(answer["status"], 200, "{answer}");
+    }
+    let stats = demo.x.stats();
+    assert_eq!(
+        stats["token_by_grant"]["refresh_token"], 0,
+        "one refresh, then none within the interval: {stats}"
+    );
+    assert_eq!(stats["users_me"], 3, "{stats}");
+    let t = run(
+        &page,
+        "return { errors: t.refreshErrors, signedOut: t.signedOut };",
+    )
+    .await;
+    assert_eq!(t, json!({ "errors": [], "signedOut": [] }));
+
+    page.close().await;
+}
+
 #[tokio::test]
 async fn a_listener_on_the_channel_hears_no_tokens_of_memory_or_session_sessions() {
     let demo = Demo::start().await;
