@@ -18,6 +18,16 @@
 //! (which carries tokens that localStorage holds anyway) or a stored record to adopt. With
 //! `"memory"` and `"session"` each tab keeps its own grant and says nothing to the others.
 //!
+//! A tab adopts only successors of its own grant, never another sign-in's tokens: each
+//! grant gets a random id when it is first kept (a sign-in, or `resumeSession` of tokens
+//! that are not the stored ones), and the stored record carries it with the number of
+//! refreshes since (`grant_id`, `rotation`). A record of the same grant and a later
+//! rotation is adopted; an older one is a stale view and ignored; another grant's means
+//! another sign-in replaced this tab's session, which then ends (`signed_out_elsewhere`)
+//! and revokes its grant. The sign-in that replaces a stored session revokes that grant
+//! too (no tab may be left to do it) and says so on the channel, so that the tabs of the
+//! replaced grant end at once rather than at their next refresh.
+//!
 //! A refresh token is replaced only by its successor, and only once the worker answered it:
 //! a failed refresh keeps the old tokens and is forgotten (the next call tries again),
 //! except one that says the grant is dead (`reauthorize`), which ends the session.
@@ -36,7 +46,7 @@ use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{BroadcastChannel, MessageEvent};
-use xauth_core::{AccessToken, RefreshToken, TokenTypeHint};
+use xauth_core::{AccessToken, CsrfToken, RefreshToken, TokenTypeHint};
 
 use crate::error::{Error, Kind};
 use crate::store::StorageKind;
@@ -116,7 +126,8 @@ impl Tokens {
         })
     }
 
-    /// The stored record: the worker's field names, plus the user.
+    /// The stored record: the worker's field names, plus the user (the keeper adds the
+    /// grant's id and rotation).
     pub(crate) fn record(&self, user: &JsValue) -> Object {
         let record = self.object(["access_token", "refresh_token", "expires_at", "scope"]);
         if !user.is_undefined() {
@@ -230,6 +241,9 @@ pub(crate) enum EndReason {
     SignOut,
     /// Signed out in another tab of the same session.
     SignedOutElsewhere,
+    /// Replaced by another sign-in in another tab (`storage: "local"`); the app is told
+    /// `signed_out_elsewhere`.
+    Replaced,
     /// X no longer accepts the refresh token: the user must sign in again.
     Reauthorize,
     /// The access token expired or was refused and there is no refresh token.
@@ -240,7 +254,7 @@ impl EndReason {
     fn as_str(self) -> &'static str {
         match self {
             Self::SignOut => "sign_out",
-            Self::SignedOutElsewhere => "signed_out_elsewhere",
+            Self::SignedOutElsewhere | Self::Replaced => "signed_out_elsewhere",
             Self::Reauthorize => "reauthorize",
             Self::Expired => "expired",
         }
@@ -260,6 +274,10 @@ struct State {
     tokens: Option<Tokens>,
     /// `{id, name, username}` or `undefined`.
     user: JsValue,
+    /// The grant's id, the same in every tab and after every refresh (see the module
+    /// docs), and how many refreshes it has had.
+    grant_id: String,
+    rotation: f64,
     /// When the tokens were last replaced by a successful refresh (here or in another
     /// tab), on the monotonic clock: the floor for the next refresh the clock prompts.
     renewed_at: Option<f64>,
@@ -278,19 +296,36 @@ type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
 
 impl Keeper {
     /// Starts keeping `tokens` (stores them, listens to other tabs, arms the timer).
+    ///
+    /// When the stored record holds these tokens' grant (a restored session, or the stored
+    /// tokens resumed), the session goes on as that grant. Otherwise it is a new grant,
+    /// which replaces the stored session, if any: with `storage: "local"`, that grant is
+    /// revoked (it may have no tab left to do it) and its tabs are told.
     pub(crate) fn start(
         endpoint: &str,
         options: &KeeperOptions,
         tokens: Tokens,
         user: JsValue,
     ) -> Rc<Keeper> {
-        options.storage.store_session(&tokens.record(&user));
+        let record = options.storage.load_session();
+        let stored = record.as_ref().and_then(|r| Tokens::from_answer(r, 0.0));
+        let same_grant = stored.as_ref().is_some_and(|s| s.grant() == tokens.grant());
+        let kept = record
+            .as_ref()
+            .filter(|_| same_grant)
+            .and_then(|r| Some((js::get_string(r, "grant_id")?, r)));
+        let (grant_id, rotation) = match kept {
+            Some((id, record)) => (id, js::get_number(record, "rotation").unwrap_or(0.0)),
+            None => (new_grant_id(), 0.0),
+        };
         let keeper = Rc::new(Keeper {
             endpoint: endpoint.to_owned(),
             options: options.clone(),
             state: RefCell::new(State {
                 tokens: Some(tokens),
                 user,
+                grant_id,
+                rotation,
                 renewed_at: None,
                 refreshing: None,
                 peer_refreshing: false,
@@ -298,7 +333,19 @@ impl Keeper {
                 channel: None,
             }),
         });
+        if let Some(tokens) = keeper.tokens() {
+            options.storage.store_session(&keeper.record(&tokens));
+        }
         keeper.listen();
+        if let (false, Some(replaced), true) = (same_grant, stored, keeper.shares_tabs()) {
+            keeper.revoke_late(&replaced);
+            if let Some(id) = record.as_ref().and_then(|r| js::get_string(r, "grant_id")) {
+                keeper.post(
+                    &js::object(&[("type", "replaced"), ("grant_id", &id)]),
+                    None,
+                );
+            }
+        }
         keeper.arm_timer(0.0);
         keeper
     }
@@ -306,6 +353,16 @@ impl Keeper {
     /// Whether this session is shared with the origin's other tabs (`storage: "local"`).
     fn shares_tabs(&self) -> bool {
         self.options.storage == StorageKind::Local
+    }
+
+    /// The record kept in storage and handed to other tabs: the tokens, the user, the
+    /// grant's id and rotation.
+    fn record(&self, tokens: &Tokens) -> Object {
+        let state = self.state.borrow();
+        let record = tokens.record(&state.user);
+        js::set(&record, "grant_id", &JsValue::from_str(&state.grant_id));
+        js::set(&record, "rotation", &JsValue::from_f64(state.rotation));
+        record
     }
 
     /// How long until the clock may prompt a refresh again ([`MIN_REFRESH_INTERVAL_MS`]
@@ -548,9 +605,13 @@ impl Keeper {
             self.revoke_late(&tokens);
             return Err(Error::signed_out().into());
         }
-        self.state.borrow_mut().renewed_at = Some(monotonic_ms());
-        let user = self.user();
-        self.options.storage.store_session(&tokens.record(&user));
+        {
+            let mut state = self.state.borrow_mut();
+            state.rotation += 1.0;
+            state.renewed_at = Some(monotonic_ms());
+        }
+        let record = self.record(&tokens);
+        self.options.storage.store_session(&record);
         self.announce(&tokens).await;
         if self.tokens().is_none() {
             self.options.storage.forget_session_holding(tokens.grant());
@@ -559,7 +620,7 @@ impl Keeper {
         }
         self.post(
             &js::object(&[("type", "tokens"), ("replaces", spent.secret())]),
-            Some(&tokens),
+            Some(&record),
         );
         self.install(tokens);
         Ok(())
@@ -576,8 +637,10 @@ impl Keeper {
         }
     }
 
-    /// Uses the tokens another tab stored (`storage: "local"`) when they are not this
-    /// tab's: that tab refreshed this session's grant.
+    /// Looks at the session another tab stored (`storage: "local"`): a later rotation of
+    /// this tab's grant is adopted (another tab refreshed it), an earlier one ignored (a
+    /// late view of localStorage), and another grant ends this session: another sign-in
+    /// replaced it, and this tab must not go on as that one.
     fn adopt_stored(self: &Rc<Self>) {
         if !self.shares_tabs() {
             return;
@@ -588,29 +651,55 @@ impl Keeper {
         let Some(stored) = Tokens::from_answer(&record, js_sys::Date::now()) else {
             return;
         };
-        let differs = self
-            .tokens()
-            .is_some_and(|mine| mine.access.secret() != stored.access.secret());
-        if differs {
-            self.adopt(stored, &js::get(&record, "user"));
+        let (same_tokens, same_grant, later) = {
+            let state = self.state.borrow();
+            let Some(mine) = &state.tokens else {
+                return;
+            };
+            (
+                mine.grant() == stored.grant(),
+                js::get_string(&record, "grant_id").as_deref() == Some(state.grant_id.as_str()),
+                js::get_number(&record, "rotation").is_some_and(|r| r > state.rotation),
+            )
+        };
+        if same_tokens {
+            return;
+        }
+        if !same_grant {
+            self.replaced();
+        } else if later {
+            self.adopt(&record);
         }
     }
 
-    /// Takes over tokens another tab got; `onTokenUpdate` is told (that tab already
-    /// awaited its own).
-    fn adopt(self: &Rc<Self>, tokens: Tokens, user: &JsValue) {
+    /// Takes over the tokens of `record`, a successor of this grant another tab got;
+    /// `onTokenUpdate` is told (that tab already awaited its own).
+    fn adopt(self: &Rc<Self>, record: &JsValue) {
+        let Some(tokens) = Tokens::from_answer(record, js_sys::Date::now()) else {
+            return;
+        };
         if self.tokens().is_none() {
             return;
         }
         let mut state = self.state.borrow_mut();
         state.peer_refreshing = false;
-        state.renewed_at = Some(monotonic_ms());
-        if !user.is_undefined() {
-            state.user = user.clone();
+        state.rotation = js::get_number(record, "rotation").unwrap_or(state.rotation + 1.0);
+        if let Some(id) = js::get_string(record, "grant_id") {
+            state.grant_id = id;
         }
+        state.renewed_at = Some(monotonic_ms());
         drop(state);
         self.notify(self.options.on_token_update.as_ref(), &tokens.for_app());
         self.install(tokens);
+    }
+
+    /// Another sign-in took this session's place in storage: it ends here
+    /// (`signed_out_elsewhere`), and its grant, which no tab will use again, is revoked.
+    fn replaced(&self) {
+        if let Some(tokens) = self.tokens() {
+            self.end(EndReason::Replaced, None);
+            self.revoke_late(&tokens);
+        }
     }
 
     fn install(self: &Rc<Self>, tokens: Tokens) {
@@ -628,8 +717,13 @@ impl Keeper {
     fn end(&self, reason: EndReason, error: Option<JsValue>) -> JsValue {
         let ended = self.state.borrow_mut().tokens.take();
         if let Some(tokens) = ended {
-            self.options.storage.forget_session_holding(tokens.grant());
-            if !matches!(reason, EndReason::SignedOutElsewhere) {
+            // A replaced session's record is gone already, and this tab's view of
+            // localStorage may lag behind the message that said so: deleting what it
+            // still shows as this grant's would delete the new sign-in's.
+            if !matches!(reason, EndReason::Replaced) {
+                self.options.storage.forget_session_holding(tokens.grant());
+            }
+            if !matches!(reason, EndReason::SignedOutElsewhere | EndReason::Replaced) {
                 self.post(
                     &js::object(&[("type", "signed_out"), ("grant", tokens.grant())]),
                     None,
@@ -682,14 +776,14 @@ impl Keeper {
         }
     }
 
-    /// Sends `message` (plus the tokens' record) to the other tabs.
-    fn post(&self, message: &Object, tokens: Option<&Tokens>) {
+    /// Sends `message` (plus a tokens' record) to the other tabs.
+    fn post(&self, message: &Object, record: Option<&Object>) {
         let state = self.state.borrow();
         let Some((channel, _)) = &state.channel else {
             return;
         };
-        if let Some(tokens) = tokens {
-            js::set(message, "record", &tokens.record(&state.user));
+        if let Some(record) = record {
+            js::set(message, "record", record);
         }
         let _ = channel.post_message(message);
     }
@@ -715,21 +809,21 @@ impl Keeper {
         self.state.borrow_mut().channel = Some((channel, handler));
     }
 
-    /// Another tab refreshed this grant (adopt its tokens) or signed it out (end here too).
+    /// Another tab refreshed this grant (adopt its tokens), signed it out (end here too)
+    /// or replaced it with another sign-in (end, and revoke it).
     fn on_message(self: &Rc<Self>, message: &JsValue) {
         let Some(mine) = self.tokens() else {
             return;
         };
         let about = |key| js::get_string(message, key).is_some_and(|t| t == mine.grant());
+        let grant_id = self.state.borrow().grant_id.clone();
         match js::get_string(message, "type").as_deref() {
-            Some("tokens") if about("replaces") => {
-                let record = js::get(message, "record");
-                if let Some(tokens) = Tokens::from_answer(&record, js_sys::Date::now()) {
-                    self.adopt(tokens, &js::get(&record, "user"));
-                }
-            }
+            Some("tokens") if about("replaces") => self.adopt(&js::get(message, "record")),
             Some("signed_out") if about("grant") => {
                 self.end(EndReason::SignedOutElsewhere, None);
+            }
+            Some("replaced") if js::get_string(message, "grant_id") == Some(grant_id) => {
+                self.replaced();
             }
             Some("refreshing") if about("grant") => {
                 self.state.borrow_mut().peer_refreshing = true;
@@ -793,6 +887,13 @@ impl Keeper {
             state.timer = Some((handle, callback));
         }
     }
+}
+
+/// A new grant's id: random, so that no two sign-ins share one.
+fn new_grant_id() -> String {
+    CsrfToken::generate()
+        .map(|id| id.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 /// Milliseconds on the page's monotonic clock (`performance.now()`), which no change of

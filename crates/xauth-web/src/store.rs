@@ -15,7 +15,7 @@ use crate::js;
 pub(crate) const PENDING_KEY: &str = "xauth:pending";
 /// The session with `storage: "session"` or `"local"`: the worker's token answer
 /// (`{access_token, refresh_token?, expires_at?, scope?, user?}`, JSON, `expires_at` by
-/// this page's clock).
+/// this page's clock) and the grant's `grant_id` and `rotation` (see `keeper`).
 pub(crate) const SESSION_KEY: &str = "xauth:session";
 /// A pending sign-in older than this (10 minutes) is refused. X's consent page takes a
 /// human a minute; a callback arriving much later is a replayed or forgotten one.

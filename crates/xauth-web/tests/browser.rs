@@ -1226,6 +1226,154 @@ fn call(object: &JsValue, method: &str, args: &[&str]) -> Promise {
     function.apply(object, &args).unwrap().unchecked_into()
 }
 
+fn username(session: &Session) -> Option<String> {
+    get_str(&session.user(), "username")
+}
+
+/// The session record another tab keeps in localStorage, as JSON.
+fn stored_record() -> JsValue {
+    parse_json(&local_storage().get_item(SESSION_KEY).unwrap().unwrap())
+}
+
+#[wasm_bindgen_test]
+async fn another_sign_in_found_in_storage_is_not_adopted_it_ends_this_session() {
+    reset();
+    forget_recorded();
+    let session = client_with_hooks("")
+        .resume_session(
+            js_object(r#"{"accessToken":"AT-ada","refreshToken":"RT-ada","expiresAt":1900000000}"#)
+                .into(),
+            js_object(r#"{"id":"42","name":"Ada","username":"ada"}"#).into(),
+        )
+        .unwrap();
+    // Another tab signed in as Bob: its session replaced this one in localStorage (and
+    // this tab missed that tab's word on the channel).
+    let bob = r#"{"access_token":"AT-bob","refresh_token":"RT-bob","expires_at":1900000000,
+        "user":{"id":"7","name":"Bob","username":"bob"}}"#;
+    local_storage().set_item(SESSION_KEY, bob).unwrap();
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+
+    let outcome = settle(session.refresh()).await;
+    sleep(50).await;
+
+    assert_ne!(session.access_token(), "AT-bob", "acting as another user");
+    assert_eq!(username(&session).as_deref(), Some("ada"));
+    assert_eq!(code(&outcome.unwrap_err()), "signed_out");
+    assert!(!session.signed_in());
+    let reasons: Vec<String> = recorded("onSignedOut")
+        .iter()
+        .map(|reason| reason.as_string().unwrap())
+        .collect();
+    assert_eq!(reasons, ["signed_out_elsewhere"]);
+    assert!(recorded("onTokenUpdate").is_empty());
+    // Its own grant, which nobody will use again, is revoked; Bob's is left alone.
+    assert_revoke_request(&fetch, "RT-ada", "refresh_token");
+    assert_eq!(
+        local_storage().get_item(SESSION_KEY).unwrap().as_deref(),
+        Some(bob)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn only_successors_of_this_tabs_grant_are_adopted_from_storage() {
+    reset();
+    forget_recorded();
+    let session = client_with_hooks("")
+        .resume_session(
+            js_object(r#"{"accessToken":"AT-1","refreshToken":"RT-1","expiresAt":1900000000}"#)
+                .into(),
+            js_object(r#"{"id":"42","name":"Ada","username":"ada"}"#).into(),
+        )
+        .unwrap();
+    let mine = stored_record();
+    let rotation = get(&mine, "rotation").as_f64().unwrap_or(0.0);
+    let with = |tokens: &str, rotation: f64| {
+        let record: Object = JSON::parse(&JSON::stringify(&mine).unwrap().as_string().unwrap())
+            .unwrap()
+            .unchecked_into();
+        Object::assign(&record, &js_object(tokens));
+        Reflect::set(&record, &"rotation".into(), &rotation.into()).unwrap();
+        let json = JSON::stringify(&record).unwrap().as_string().unwrap();
+        local_storage().set_item(SESSION_KEY, &json).unwrap();
+    };
+
+    // An older copy of this grant (another tab's view of localStorage lags behind): kept
+    // out; this tab refreshes its own refresh token.
+    with(
+        r#"{"access_token":"AT-0","refresh_token":"RT-0"}"#,
+        rotation - 1.0,
+    );
+    let fetch = FakeFetch::answer(200, REFRESHED);
+    settle(session.refresh()).await.unwrap();
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-refresh-token"));
+    assert_eq!(
+        get_str(seen[0].body.as_ref().unwrap(), "refreshToken").as_deref(),
+        Some("RT-1")
+    );
+    assert_eq!(session.access_token(), "AT-secret-2");
+
+    // A successor three rotations on (this tab missed the news of two): adopted, with
+    // nothing sent.
+    let now = stored_record();
+    let rotation = get(&now, "rotation").as_f64().unwrap_or(0.0);
+    with(
+        r#"{"access_token":"AT-5","refresh_token":"RT-5"}"#,
+        rotation + 3.0,
+    );
+    let fetch = FakeFetch::answer(500, "{}");
+    settle(session.refresh()).await.unwrap();
+    assert!(fetch.seen().is_empty(), "{:?}", fetch.seen());
+    assert_eq!(session.access_token(), "AT-5");
+    assert!(session.signed_in());
+    assert_eq!(username(&session).as_deref(), Some("ada"));
+}
+
+#[wasm_bindgen_test]
+async fn a_new_sign_in_replaces_the_stored_session_and_its_tabs_end() {
+    reset();
+    forget_recorded();
+    let xauth = client_with_hooks("");
+    let ada = xauth
+        .resume_session(
+            js_object(r#"{"accessToken":"AT-ada","refreshToken":"RT-ada","expiresAt":1900000000}"#)
+                .into(),
+            js_object(r#"{"id":"42","name":"Ada","username":"ada"}"#).into(),
+        )
+        .unwrap();
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+    // Another sign-in (here in the same page; another tab hears the same on the channel).
+    let bob = xauth
+        .resume_session(
+            js_object(r#"{"accessToken":"AT-bob","refreshToken":"RT-bob","expiresAt":1900000000}"#)
+                .into(),
+            js_object(r#"{"id":"7","name":"Bob","username":"bob"}"#).into(),
+        )
+        .unwrap();
+    sleep(100).await;
+
+    assert!(!ada.signed_in());
+    let reasons: Vec<String> = recorded("onSignedOut")
+        .iter()
+        .map(|reason| reason.as_string().unwrap())
+        .collect();
+    assert_eq!(reasons, ["signed_out_elsewhere"]);
+    // Ada's grant is revoked by the new sign-in and by the tab that held it.
+    let seen = fetch.seen();
+    assert!(!seen.is_empty());
+    for request in &seen {
+        assert_eq!(request.url, format!("{ENDPOINT}/twitter-revoke-token"));
+        let body = request.body.as_ref().unwrap();
+        assert_eq!(get_str(body, "token").as_deref(), Some("RT-ada"));
+    }
+    assert!(bob.signed_in());
+    assert_eq!(
+        get_str(&stored_record(), "access_token").as_deref(),
+        Some("AT-bob")
+    );
+}
+
 /// Sets the page's clock (`Date.now`) `ahead_ms` ahead until dropped.
 struct ClockAhead;
 
