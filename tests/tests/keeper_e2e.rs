@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::WindowHandle;
 use serde_json::{Value, json};
+use xauth_tests::User;
 use xauth_tests::browser::{Demo, PATIENCE, Page};
 
 /// A page of the worker's origin that runs no app: `GET /twitter-config`'s JSON.
@@ -534,6 +535,199 @@ async fn the_demo_calls_x_through_the_proxy_and_logs_it() {
 
 // ---------------------------------------------------------------------------------------
 // Whose tokens a tab takes, the page's clock, and the channel
+
+/// Bob, a second user of X (the emulator's default user is @xauthdemo).
+fn bob() -> User {
+    User {
+        id: "1002".into(),
+        name: "Bob".into(),
+        username: "bob".into(),
+    }
+}
+
+/// What the first tab does after a sign-in in the second: asks for a refresh (which, in
+/// a tab that takes whatever localStorage holds, swaps in the other sign-in's tokens),
+/// then calls `users/me`.
+const PROBE: &str = r#"
+    let refresh = "ok";
+    try { await t.session.refresh(); } catch (e) { refresh = e.code; }
+    let me;
+    try {
+        const response = await t.session.fetch("/2/users/me");
+        me = { status: response.status, username: (await response.json()).data?.username };
+    } catch (e) {
+        me = { error: e.code };
+    }
+    return { refresh, me, signedIn: t.session.signedIn, signedOut: t.signedOut,
+             user: t.session.user?.username ?? null };
+"#;
+
+/// Waits (the revocations are sent in the background) until X no longer takes the grant's
+/// access token, then tries a refresh with its refresh token through the worker: whether
+/// that still works (it spends the token, if it is alive).
+async fn revoked_but_refreshable(page: &Page<'_>, access: &str, refresh: &str) -> bool {
+    let deadline = Instant::now() + PATIENCE;
+    while page.demo.x.users_me(access).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "X still takes the access token of the replaced grant"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refreshed = try_run_with(
+        page,
+        r#"
+        const response = await fetch("/twitter-refresh-token", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ refreshToken: args[0] }),
+        });
+        return response.status;
+        "#,
+        vec![json!(refresh)],
+    )
+    .await
+    .unwrap();
+    refreshed == 200
+}
+
+/// Signs in in a second tab (a fresh `handleCallback`, not a restore); its handle.
+async fn sign_in_in_a_second_tab(page: &Page<'_>, options: Value) -> WindowHandle {
+    let second = page
+        .client
+        .new_window(true)
+        .await
+        .expect("a second tab")
+        .handle;
+    page.client.switch_to_window(second.clone()).await.unwrap();
+    goto_blank(page).await;
+    setup(page, options).await;
+    sign_in(page).await;
+    second
+}
+
+#[tokio::test]
+async fn a_sign_in_as_someone_else_in_another_tab_ends_this_tabs_session_and_revokes_it() {
+    let demo = Demo::start().await;
+    let page = open(&demo).await;
+    setup(&page, json!({})).await;
+    sign_in(&page).await;
+    let first = page.client.window().await.unwrap();
+    let ada = run(&page, "return t.updates.at(-1);").await;
+
+    demo.x.set_user(bob());
+    let second = sign_in_in_a_second_tab(&page, json!({})).await;
+    let bobs = run(&page, "return t.updates.at(-1);").await;
+    demo.x.reset();
+
+    page.client.switch_to_window(first.clone()).await.unwrap();
+    let probe = run(&page, PROBE).await;
+    assert_ne!(
+        probe["me"]["username"], "bob",
+        "the first tab acts as another user: {probe}"
+    );
+    assert_ne!(probe["user"], "bob", "{probe}");
+    assert_eq!(probe["refresh"], "signed_out", "{probe}");
+    assert_eq!(probe["me"], json!({ "error": "signed_out" }), "{probe}");
+    assert_eq!(probe["signedIn"], false, "{probe}");
+    assert_eq!(
+        probe["signedOut"],
+        json!(["signed_out_elsewhere"]),
+        "{probe}"
+    );
+    let stats = demo.x.stats();
+    assert_eq!(
+        stats["users_me"], 0,
+        "nothing sent for the first tab: {stats}"
+    );
+    // Ada's grant is revoked: nobody holds it any more.
+    let refreshable = revoked_but_refreshable(
+        &page,
+        ada["accessToken"].as_str().unwrap(),
+        ada["refreshToken"].as_str().unwrap(),
+    )
+    .await;
+    assert!(!refreshable, "Ada's refresh token still works");
+
+    // Bob's session goes on in the second tab, and stays the stored one.
+    page.client.switch_to_window(second).await.unwrap();
+    let stored = run(
+        &page,
+        r#"return JSON.parse(localStorage.getItem("xauth:session"))?.access_token ?? null;"#,
+    )
+    .await;
+    assert_eq!(
+        stored, bobs["accessToken"],
+        "the first tab's end left it alone"
+    );
+    let answer = run(&page, WHO_AM_I).await;
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["body"]["data"]["username"], "bob", "{answer}");
+    let t = run(
+        &page,
+        r#"await t.session.refresh();
+           return { signedOut: t.signedOut, stored: JSON.parse(localStorage.getItem("xauth:session")),
+                    token: t.session.accessToken };"#,
+    )
+    .await;
+    assert_eq!(t["signedOut"], json!([]), "{t}");
+    assert_eq!(t["stored"]["access_token"], t["token"], "{t}");
+    assert_eq!(t["stored"]["user"]["username"], "bob", "{t}");
+    assert_ne!(t["token"], bobs["accessToken"], "refreshed");
+
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_fresh_sign_in_of_the_same_user_in_another_tab_replaces_this_tabs_grant() {
+    let demo = Demo::start().await;
+    let page = open(&demo).await;
+    setup(&page, json!({})).await;
+    sign_in(&page).await;
+    let first = page.client.window().await.unwrap();
+    let old = run(&page, "return t.updates.at(-1);").await;
+
+    let second = sign_in_in_a_second_tab(&page, json!({})).await;
+    demo.x.reset();
+
+    page.client.switch_to_window(first).await.unwrap();
+    let probe = run(&page, PROBE).await;
+    assert_eq!(
+        probe["signedOut"],
+        json!(["signed_out_elsewhere"]),
+        "{probe}"
+    );
+    assert_eq!(probe["me"], json!({ "error": "signed_out" }), "{probe}");
+    let refreshable = revoked_but_refreshable(
+        &page,
+        old["accessToken"].as_str().unwrap(),
+        old["refreshToken"].as_str().unwrap(),
+    )
+    .await;
+    assert!(
+        !refreshable,
+        "the replaced grant's refresh token still works"
+    );
+    // The app can follow the other tab: the stored session is the new sign-in.
+    let followed = run(
+        &page,
+        r#"t.session = t.xauth.restoreSession();
+           const response = await t.session.fetch("/2/users/me");
+           return { status: response.status, username: (await response.json()).data.username };"#,
+    )
+    .await;
+    assert_eq!(followed, json!({ "status": 200, "username": "xauthdemo" }));
+
+    page.client.switch_to_window(second).await.unwrap();
+    let t = run(
+        &page,
+        "return { signedOut: t.signedOut, signedIn: t.session.signedIn };",
+    )
+    .await;
+    assert_eq!(t, json!({ "signedOut": [], "signedIn": true }));
+
+    page.close().await;
+}
 
 /// Puts the page's clock (`Date.now`) `args[0]` milliseconds ahead; run before `SETUP`.
 const CLOCK_AHEAD: &str = r#"
