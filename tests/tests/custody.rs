@@ -675,3 +675,49 @@ fn worker_custody_refuses_to_run_without_its_key_or_scopes() {
         );
     }
 }
+
+/// Two X users: one object each. A second user signing in with the same browser ends the
+/// first user's session in that browser (at her object), and leaves her other sessions
+/// alone: her grant ends only when her last session does.
+#[test]
+fn each_user_has_an_object_and_a_new_user_in_the_same_browser_ends_the_old_session() {
+    let setup = Setup::start();
+    let (shared, ada_elsewhere) = (setup.browser(), setup.browser());
+    let ada = xauth_tests::User {
+        id: "1001".into(),
+        name: "Ada".into(),
+        username: "ada".into(),
+    };
+    let bob = xauth_tests::User {
+        id: "1002".into(),
+        name: "Bob".into(),
+        username: "bob".into(),
+    };
+    setup.x.set_user(ada.clone());
+    assert_eq!(setup.sign_in(&shared).status, 200);
+    assert_eq!(setup.sign_in(&ada_elsewhere).status, 200);
+    assert_eq!(who_am_i(&shared).json["data"]["username"], "ada");
+    let ada_access = setup.x.tokens().0;
+
+    setup.x.set_user(bob);
+    let signed_in = setup.sign_in(&shared);
+    assert_eq!(
+        signed_in.json["user"]["username"], "bob",
+        "{}",
+        signed_in.json
+    );
+    assert_eq!(who_am_i(&shared).json["data"]["username"], "bob");
+    assert_eq!(session(&shared).json["user"]["id"], "1002");
+    // Ada's other session goes on with her grant, in her own object.
+    assert_eq!(who_am_i(&ada_elsewhere).json["data"]["username"], "ada");
+    assert!(
+        setup.x.users_me(&ada_access[0]).is_some(),
+        "Ada's grant is still live"
+    );
+
+    // Ada signs out of her last session: her grant is revoked; Bob's is untouched.
+    let out = post_with_session(&ada_elsewhere, "/twitter-sign-out", &json!({}));
+    assert_eq!(out.json["grantEnded"], true, "{}", out.json);
+    assert!(setup.x.users_me(&ada_access[0]).is_none());
+    assert_eq!(who_am_i(&shared).json["data"]["username"], "bob");
+}
