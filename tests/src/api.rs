@@ -235,3 +235,29 @@ impl Answer {
         assert_eq!(got, want, "{}", self.json);
     }
 }
+
+/// `GET`s of every URL in `urls` at once, a thread each, with `headers`: their statuses, in
+/// order (0 for a request that got no answer). For "many callers at the same moment".
+pub fn get_all_at_once(urls: Vec<String>, headers: &[(&str, &str)]) -> Vec<u16> {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    let handles: Vec<_> = urls
+        .into_iter()
+        .map(|url| {
+            let headers = headers.clone();
+            std::thread::spawn(move || {
+                let mut request = reqwest::blocking::Client::new().get(url);
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                request.send().map(|r| r.status().as_u16()).unwrap_or(0)
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|handle| handle.join().expect("a request thread"))
+        .collect()
+}

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use xauth_tests::api::{Answer, Api};
+use xauth_tests::api::{Answer, Api, get_all_at_once};
 use xauth_tests::{Emulator, EmulatorOptions, Worker, free_port, random_vault_key};
 
 const CLIENT_ID: &str = "xauth-custody-client";
@@ -384,21 +384,7 @@ fn fifty_concurrent_calls_on_an_expired_token_make_one_refresh() {
 fn concurrently(browser: &Api, n: usize) -> Vec<u16> {
     let cookie = format!("{COOKIE}={}", browser.cookie(COOKIE).unwrap());
     let url = format!("{}/twitter-api/2/users/me", browser.base);
-    let handles: Vec<_> = (0..n)
-        .map(|_| {
-            let (cookie, url) = (cookie.clone(), url.clone());
-            thread::spawn(move || {
-                reqwest::blocking::Client::new()
-                    .get(url)
-                    .header("cookie", cookie)
-                    .header("x-xauth", "1")
-                    .send()
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            })
-        })
-        .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).collect()
+    get_all_at_once(vec![url; n], &[("cookie", &cookie), ("x-xauth", "1")])
 }
 
 #[test]

@@ -146,7 +146,10 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
     assert_eq!(demo.x.posts().len(), 1);
     assert_eq!(demo.x.stats()["api_requests_with_cookie"], 0);
     // The demo runs under its strict CSP (www/_headers) without tripping it.
-    assert_eq!(page.script("return window.__cspViolations").await, json!([]));
+    assert_eq!(
+        page.script("return window.__cspViolations").await,
+        json!([])
+    );
 
     // A reload picks the session up from the worker (restoreSession).
     page.client.refresh().await.unwrap();

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use xauth_tests::api::Api;
+use xauth_tests::api::{Api, get_all_at_once};
 use xauth_tests::workerd::Workerd;
 use xauth_tests::{Emulator, EmulatorOptions, free_port, random_vault_key};
 
@@ -91,24 +91,12 @@ fn two_isolates_calling_at_once_on_a_stale_token_make_one_refresh() {
 
 /// `per_instance` calls of `users/me` on each of `instances`, all at once; their statuses.
 fn calls(workerd: &Workerd, instances: &[usize], cookie: &str, per_instance: usize) -> Vec<u16> {
-    let handles: Vec<_> = instances
+    let urls = instances
         .iter()
         .flat_map(|index| {
             let url = format!("{}/twitter-api/2/users/me", workerd.base_url(*index));
-            (0..per_instance).map(move |_| url.clone())
-        })
-        .map(|url| {
-            let cookie = cookie.to_owned();
-            thread::spawn(move || {
-                reqwest::blocking::Client::new()
-                    .get(url)
-                    .header("cookie", cookie)
-                    .header("x-xauth", "1")
-                    .send()
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            })
+            std::iter::repeat_n(url, per_instance)
         })
         .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).collect()
+    get_all_at_once(urls, &[("cookie", cookie), ("x-xauth", "1")])
 }

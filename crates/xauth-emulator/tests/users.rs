@@ -4,7 +4,6 @@
 mod common;
 
 use reqwest::StatusCode;
-use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 
 use common::{CHALLENGE, Emu, REDIRECT, VERIFIER, start_default};
@@ -33,32 +32,9 @@ impl Emu {
             .unwrap()
     }
 
-    /// An authorization code, approved at the consent step now.
+    /// An authorization code for this file's scope, approved at the consent step now.
     async fn code(&self) -> String {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("response_type", "code"),
-                ("client_id", self.config.client_id.as_str()),
-                ("redirect_uri", REDIRECT),
-                ("scope", SCOPE),
-                ("state", "s"),
-                ("code_challenge", CHALLENGE),
-                ("code_challenge_method", "S256"),
-                ("decision", "approve"),
-            ])
-            .finish();
-        let authorize = self
-            .http
-            .get(self.url(&format!("/i/oauth2/authorize?{query}")))
-            .send()
-            .await
-            .unwrap();
-        let location = authorize.headers()[LOCATION].to_str().unwrap().to_owned();
-        location
-            .split(['?', '&'])
-            .find_map(|pair| pair.strip_prefix("code="))
-            .unwrap()
-            .to_owned()
+        self.approved_code(SCOPE).await
     }
 
     /// `(access_token, refresh_token)` for a code.

@@ -63,6 +63,15 @@ impl CookieSession {
         }
     }
 
+    /// The JSON answer of a route that ended this session, clearing its cookie.
+    fn ended(&self, body: &impl Serialize) -> Result<Response, ApiError> {
+        let mut response = Response::from_json(body)?;
+        response
+            .headers_mut()
+            .append("set-cookie", &session_cookie::clear_cookie(self.transport))?;
+        Ok(response)
+    }
+
     /// Adds the re-sealed cookie to an answer when the cookie came sealed under
     /// `XAUTH_VAULT_KEY_PREVIOUS`.
     pub fn finish(&self, mut response: Response, config: &Config) -> Result<Response, ApiError> {
@@ -106,7 +115,7 @@ pub fn session_of(req: &Request, config: &Config) -> Result<Option<CookieSession
         return Err(ApiError::csrf());
     }
     let keys = config.vault_keys()?.keys_for(SESSION_COOKIE_INFO);
-    match session_cookie::read(&keys, header.as_deref(), transport, now_unix_secs()) {
+    match session_cookie::read(&keys, header.as_deref(), transport, crate::now_unix_secs()) {
         CookieState::Absent => Ok(None),
         CookieState::Invalid => {
             Err(ApiError::no_session().with_cookie(session_cookie::clear_cookie(transport)))
@@ -134,7 +143,7 @@ pub async fn access_token(
     env: &Env,
 ) -> Result<Response, ApiError> {
     let transport = transport(&req).ok_or_else(ApiError::https_required)?;
-    let now = now_unix_secs();
+    let now = crate::now_unix_secs();
     let tokens = routes::exchange_code(&mut req, config, now).await?;
     // The grant is kept per user, so the worker must know who signed in. If X will not
     // say, the fresh grant is of no use to anyone: it is revoked, and the sign-in fails.
@@ -189,7 +198,7 @@ fn previous_session(req: &Request, config: &Config) -> Result<Option<CookieSessi
     let header = req.headers().get("cookie")?;
     let keys = config.vault_keys()?.keys_for(SESSION_COOKIE_INFO);
     Ok(
-        match session_cookie::read(&keys, header.as_deref(), transport, now_unix_secs()) {
+        match session_cookie::read(&keys, header.as_deref(), transport, crate::now_unix_secs()) {
             CookieState::Valid { cookie, .. } => Some(CookieSession {
                 cookie,
                 transport,
@@ -269,16 +278,11 @@ pub async fn sign_out(mut req: Request, config: &Config, env: &Env) -> Result<Re
         grant_ended: bool,
         revoked: bool,
     }
-    let mut response = Response::from_json(&SignedOut {
+    session.ended(&SignedOut {
         signed_out: true,
         grant_ended: ended.grant_ended,
         revoked: ended.revoked,
-    })?;
-    response.headers_mut().append(
-        "set-cookie",
-        &session_cookie::clear_cookie(session.transport),
-    )?;
-    Ok(response)
+    })
 }
 
 /// `POST /twitter-revoke-token` in worker custody: only through a session, whose grant it
@@ -294,16 +298,7 @@ pub async fn revoke(req: Request, config: &Config, env: &Env) -> Result<Response
     struct Revoked {
         revoked: bool,
     }
-    let mut response = Response::from_json(&Revoked {
+    session.ended(&Revoked {
         revoked: ended.revoked,
-    })?;
-    response.headers_mut().append(
-        "set-cookie",
-        &session_cookie::clear_cookie(session.transport),
-    )?;
-    Ok(response)
-}
-
-fn now_unix_secs() -> u64 {
-    worker::Date::now().as_millis() / 1000
+    })
 }

@@ -155,6 +155,12 @@ fn known_method(raw: &str) -> Option<Method> {
     }
 }
 
+/// The time now, in Unix seconds (the platform's clock; in a Worker it advances only
+/// across I/O, which is all the precision sign-in needs).
+pub(crate) fn now_unix_secs() -> u64 {
+    worker::Date::now().as_millis() / 1000
+}
+
 /// The JSON answer of an error, with its headers (`Retry-After`, `Allow`, cookies, ...).
 pub(crate) fn error_response(error: &ApiError) -> worker::Result<Response> {
     let mut response = Response::builder()

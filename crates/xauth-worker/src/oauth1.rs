@@ -39,7 +39,7 @@ pub async fn request_token(mut req: Request, config: &Config) -> Result<Response
         }
     };
 
-    let now = now_unix_secs();
+    let now = crate::now_unix_secs();
     let signed = xauth_core::request_token_request(
         &config.x_api_url,
         &consumer.key,
@@ -133,7 +133,7 @@ pub async fn access_token(
         body.string(&["pin"])?,
     )?;
 
-    let now = now_unix_secs();
+    let now = crate::now_unix_secs();
     let keys = CookieKeys::new(config.vault_keys()?);
     let request_token = keys
         .open_pending(
@@ -290,7 +290,7 @@ fn open_session(
     let cookie = req.headers().get("cookie")?;
     Ok(CookieKeys::new(config.vault_keys()?).open_session(
         cookie.as_deref(),
-        now_unix_secs(),
+        crate::now_unix_secs(),
         secure,
     ))
 }
@@ -331,8 +331,4 @@ fn nonce() -> Result<String, ApiError> {
 /// Cookies get `Secure` when the request came over https (always, deployed).
 fn is_https(req: &Request) -> bool {
     req.url().is_ok_and(|url| url.scheme() == "https")
-}
-
-fn now_unix_secs() -> u64 {
-    worker::Date::now().as_millis() / 1000
 }

@@ -36,7 +36,7 @@ pub fn twitter_config(config: &Config) -> Result<Response, ApiError> {
 
 /// `POST /twitter-access-token` {code, codeVerifier, redirectUri?}: the code exchange.
 pub async fn access_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
-    let tokens = exchange_code(&mut req, config, now_unix_secs()).await?;
+    let tokens = exchange_code(&mut req, config, crate::now_unix_secs()).await?;
     // X's API answers no browser, so the worker asks who signed in while it holds the token.
     let user = signed_in_user(config, &tokens).await;
     token_answer(&tokens, user.as_ref())
@@ -89,7 +89,10 @@ pub async fn refresh_token(mut req: Request, config: &Config) -> Result<Response
     // X has X_TIMEOUT_MS to start answering; once it has, its answer is read to the end:
     // it may hold the only copy of the rotated refresh token.
     let reply = x::refresh(config, &refresh_token, config.x_timeout_ms).await?;
-    token_answer(&x::refreshed_token_set(&reply, now_unix_secs())?, None)
+    token_answer(
+        &x::refreshed_token_set(&reply, crate::now_unix_secs())?,
+        None,
+    )
 }
 
 /// `POST /twitter-revoke-token` {token, tokenTypeHint?}: RFC 7009 revocation.
@@ -144,8 +147,4 @@ fn token_answer(tokens: &TokenSet, user: Option<&XUser>) -> Result<Response, Api
         refresh_token: tokens.refresh_token.as_ref().map(|token| token.secret()),
         user,
     })?)
-}
-
-fn now_unix_secs() -> u64 {
-    worker::Date::now().as_millis() / 1000
 }

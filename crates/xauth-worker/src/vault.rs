@@ -199,7 +199,7 @@ impl Vault {
             keys: config.vault_keys()?.keys_for(GRANT_INFO),
             config,
             user_id: call.user.clone(),
-            now: now_unix_secs(),
+            now: crate::now_unix_secs(),
         };
         match op.as_str() {
             "/sign-in" => self.sign_in(&ctx, &call).await.and_then(json),
@@ -470,14 +470,14 @@ impl Vault {
             keys: config.vault_keys()?.keys_for(GRANT_INFO),
             config,
             user_id: user_id.to_owned(),
-            now: now_unix_secs(),
+            now: crate::now_unix_secs(),
         };
         let refresh_token = grant
             .refresh_token
             .as_ref()
             .ok_or_else(ApiError::no_session)?;
         let answered = x::refresh(&ctx.config, refresh_token, x::REFRESH_HEADERS_MS).await;
-        let now = now_unix_secs();
+        let now = crate::now_unix_secs();
         let still_current = |vault: &Vault| {
             let sealed = vault.stored.borrow().grant.clone();
             sealed
@@ -559,10 +559,6 @@ async fn revoke_at_x(config: &Config, grant: &Grant) -> bool {
 
 fn json<T: Serialize>(value: T) -> Result<Response, ApiError> {
     Ok(Response::from_json(&value)?)
-}
-
-fn now_unix_secs() -> u64 {
-    worker::Date::now().as_millis() / 1000
 }
 
 /// The worker's handle on one user's object.

@@ -193,11 +193,17 @@ impl Emu {
     /// A user access token for `scope`, through the consent step and the code exchange,
     /// for the tests whose subject is what the token may do.
     pub async fn user_token(&self, scope: &str) -> String {
-        let config = &self.config;
+        let code = self.approved_code(scope).await;
+        let tokens: Value = self.exchange(&code, VERIFIER).await.json().await.unwrap();
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// An authorization code for `scope`, approved at the consent step now.
+    pub async fn approved_code(&self, scope: &str) -> String {
         let query = form_urlencoded::Serializer::new(String::new())
             .extend_pairs([
                 ("response_type", "code"),
-                ("client_id", config.client_id.as_str()),
+                ("client_id", self.config.client_id.as_str()),
                 ("redirect_uri", REDIRECT),
                 ("scope", scope),
                 ("state", "s"),
@@ -213,12 +219,10 @@ impl Emu {
             .await
             .unwrap();
         let location = authorize.headers()[LOCATION].to_str().unwrap().to_owned();
-        let code = location
+        location
             .split(['?', '&'])
             .find_map(|pair| pair.strip_prefix("code="))
             .unwrap()
-            .to_owned();
-        let tokens: Value = self.exchange(&code, VERIFIER).await.json().await.unwrap();
-        tokens["access_token"].as_str().unwrap().to_owned()
+            .to_owned()
     }
 }
