@@ -4,8 +4,9 @@
 //! `xauth_tests::browser`. Needs `cargo xtask build` first; runs in `cargo xtask test`'s
 //! end-to-end step.
 //!
-//! The first test saves the signed-in page to `target/screenshots/signed-in.png`, and to
-//! the README's `docs/screenshot.png` when `XAUTH_UPDATE_SCREENSHOT` is set.
+//! The first test saves the signed-in page (browser custody) to
+//! `target/screenshots/signed-in.png`. The README's picture is the worker-custody demo's,
+//! taken by `tests/custody_e2e.rs`.
 
 use std::fs;
 use std::time::Duration;
@@ -69,16 +70,9 @@ async fn sign_in_through_the_consent_page_shows_the_user() {
 
     let png = page.client.screenshot().await.expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG"), "chromedriver answers a PNG");
-    // Always kept under target/; the committed README picture changes only on request,
-    // so a test run leaves the work tree clean.
-    let mut paths = vec![root().join("target/screenshots/signed-in.png")];
-    if std::env::var_os("XAUTH_UPDATE_SCREENSHOT").is_some() {
-        paths.push(root().join("docs/screenshot.png"));
-    }
-    for path in paths {
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, &png).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    }
+    let path = root().join("target/screenshots/signed-in.png");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, &png).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
 
     page.close().await;
 }

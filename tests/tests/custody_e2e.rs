@@ -8,7 +8,7 @@
 //! reachable from the page's `window` are searched for every token X issued.
 
 use serde_json::{Value, json};
-use xauth_tests::browser::{Demo, Page};
+use xauth_tests::browser::{Demo, Page, root};
 
 /// Runs first in every document: keeps the status, URL and text of every response, and
 /// every Content-Security-Policy violation.
@@ -150,6 +150,20 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
         page.script("return window.__cspViolations").await,
         json!([])
     );
+
+    // The README's picture: always kept under target/; the committed one changes only on
+    // request (XAUTH_UPDATE_SCREENSHOT), so a test run leaves the work tree clean.
+    page.script("window.scrollTo(0, 0)").await;
+    let png = page.client.screenshot().await.expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "chromedriver answers a PNG");
+    let mut paths = vec![root().join("target/screenshots/signed-in-worker-custody.png")];
+    if std::env::var_os("XAUTH_UPDATE_SCREENSHOT").is_some() {
+        paths.push(root().join("docs/screenshot.png"));
+    }
+    for path in paths {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &png).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    }
 
     // A reload picks the session up from the worker (restoreSession).
     page.client.refresh().await.unwrap();

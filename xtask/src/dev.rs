@@ -145,7 +145,8 @@ fn print_banner(origin: &str, emulator_url: &str, real_x: bool) {
         println!(
             "X: the local emulator at {emulator_url} (no {DEV_VARS}, so no real credentials): \
              client \"{EMULATOR_CLIENT_ID}\", you sign in as @xauthdemo on its consent page; \
-             its access tokens live {DEMO_ACCESS_TTL_SECS} s, so refreshes show in the demo's log."
+             its access tokens live {DEMO_ACCESS_TTL_SECS} s, so they are refreshed (by the worker, \
+             or in browser custody by the page, in its log) every half minute of use."
         );
         println!(
             "   To use real X: put TWITTER_CLIENT_ID=<your app's client id> and \
