@@ -111,7 +111,7 @@ pub(crate) fn redirect(status: StatusCode, uri: &str, params: &[(&str, &str)]) -
 
 /// Parses `application/x-www-form-urlencoded` data; a repeated parameter is refused
 /// (RFC 6749 §3.1, §3.2).
-pub(crate) fn parse_form(data: &[u8]) -> Result<HashMap<String, String>, String> {
+pub fn parse_form(data: &[u8]) -> Result<HashMap<String, String>, String> {
     let mut params = HashMap::new();
     for (name, value) in form_urlencoded::parse(data) {
         if params

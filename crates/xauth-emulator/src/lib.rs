@@ -53,6 +53,15 @@ use axum::routing::{get, post};
 
 pub use server::serve;
 
+/// The request parsers (OAuth 1.0a `Authorization` headers and signatures, Basic client
+/// authentication, forms), re-exported for the fuzz targets in `fuzz/`. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::http::parse_form;
+    pub use crate::signature::{base_string, parse_authorization, signature_matches};
+    pub use crate::token::parse_basic;
+}
+
 /// The client id registered by default.
 pub const DEFAULT_CLIENT_ID: &str = "xauth-demo-client";
 /// The client secret registered by default (a demo value, not a secret).

@@ -166,7 +166,7 @@ pub(crate) fn verify(
 }
 
 /// `OAuth k="v", k2="v2"` -> decoded pairs; `None` if malformed or a name repeats.
-fn parse_authorization(value: &str) -> Option<HashMap<String, String>> {
+pub fn parse_authorization(value: &str) -> Option<HashMap<String, String>> {
     let (scheme, rest) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("oauth") {
         return None;
@@ -184,7 +184,7 @@ fn parse_authorization(value: &str) -> Option<HashMap<String, String>> {
 }
 
 /// RFC 5849 §3.4.1: `METHOD&enc(base URI)&enc(normalized parameters)`.
-pub(crate) fn base_string(
+pub fn base_string(
     method: &str,
     host: &str,
     path: &str,
@@ -221,7 +221,7 @@ pub(crate) fn base_string(
 
 /// Whether `presented` (BASE64) is the HMAC-SHA1 of `base` under
 /// `enc(consumer_secret)&enc(token_secret)`, compared in constant time.
-pub(crate) fn signature_matches(
+pub fn signature_matches(
     base: &str,
     consumer_secret: &str,
     token_secret: &str,

@@ -230,7 +230,7 @@ fn authenticate(config: &EmulatorConfig, headers: &HeaderMap, form: &Form) -> Re
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` -> (id, secret).
-pub(crate) fn parse_basic(value: &str) -> Option<(String, String)> {
+pub fn parse_basic(value: &str) -> Option<(String, String)> {
     let (scheme, credentials) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

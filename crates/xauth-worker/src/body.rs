@@ -28,8 +28,12 @@ pub async fn read_json_body(req: &mut Request) -> Result<JsonBody, ApiError> {
     if declared_length.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
-    let bytes = read_bounded(req).await?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    parse_json_object(&read_bounded(req).await?)
+}
+
+/// A body's bytes as a JSON object, or a 400.
+pub fn parse_json_object(bytes: &[u8]) -> Result<JsonBody, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(fields)) => Ok(JsonBody(fields)),
         Ok(_) => Err(ApiError::bad_request("The body must be a JSON object.")),
         Err(_) => Err(ApiError::bad_request("The body is not valid JSON.")),

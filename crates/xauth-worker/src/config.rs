@@ -331,7 +331,7 @@ impl Config {
 const MIN_CONSUMER_SECRET_LEN: usize = 16;
 
 /// Space-separated path prefixes, each [`is_api_path`] once its outer `/` are trimmed.
-fn path_prefixes<'a>(variable: &str, value: &'a str) -> Result<Vec<&'a str>, ApiError> {
+pub fn path_prefixes<'a>(variable: &str, value: &'a str) -> Result<Vec<&'a str>, ApiError> {
     value
         .split_whitespace()
         .map(|prefix| {

@@ -23,6 +23,8 @@ mod cookies;
 mod cors;
 mod custody;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod grant;
 mod oauth1;
 mod proxy;

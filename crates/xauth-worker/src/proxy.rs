@@ -191,7 +191,7 @@ fn credential(
 
 /// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive, RFC
 /// 6750 §2.1), if it is token text X could have issued.
-fn bearer_token(authorization: &str) -> Option<&str> {
+pub fn bearer_token(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && config::is_bearer_token(token)).then_some(token)
@@ -229,7 +229,7 @@ async fn forwarded_body(
 
 /// `path` is under one of `prefixes`, matching whole segments: `users` covers `users` and
 /// `users/12`, not `usersx`.
-fn is_under(path: &str, prefixes: &[&str]) -> bool {
+pub fn is_under(path: &str, prefixes: &[&str]) -> bool {
     prefixes.iter().any(|prefix| {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
