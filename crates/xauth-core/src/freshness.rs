@@ -28,8 +28,9 @@ pub fn refresh_may_help(status: u16, refresh_on_403: bool) -> bool {
 
 /// The X API v2 path after `/2/` (with its query) of `input`, which is either the X URL
 /// (`https://api.x.com/2/users/me`, also `api.twitter.com`) or the path (`/2/users/me`).
-/// `None` for anything else, for an empty path, and for paths with `.` or `..` segments,
-/// which a proxy's prefix check must never have to interpret.
+/// `None` for anything else, for an empty path, for paths with `.` or `..` segments,
+/// which a proxy's prefix check must never have to interpret, and for control characters
+/// anywhere or a space before the query, which a browser drops or trims from a URL.
 ///
 /// ```
 /// use xauth_core::x_api_path;
@@ -57,7 +58,10 @@ pub fn x_api_path(input: &str) -> Option<&str> {
         .any(|segment| segment == b"." || segment == b"..")
         || route.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2e"))
         || route.contains(&b'\\');
-    if route.is_empty() || dot_segment || bytes.contains(&b'#') {
+    // A browser's URL parser drops tabs and newlines anywhere and trims controls and spaces
+    // at the end: `.\t.` or a trailing `.. ` would reach the proxy as a dot segment.
+    let browser_junk = bytes.iter().any(u8::is_ascii_control) || route.contains(&b' ');
+    if route.is_empty() || dot_segment || browser_junk || bytes.contains(&b'#') {
         return None;
     }
     Some(path)
@@ -79,7 +83,8 @@ mod tests {
             .any(|segment| segment == "." || segment == "..")
             || route.to_ascii_lowercase().contains("%2e")
             || route.contains('\\');
-        if route.is_empty() || dot_segment || path.contains('#') {
+        let browser_junk = path.contains(|c: char| c.is_ascii_control()) || route.contains(' ');
+        if route.is_empty() || dot_segment || browser_junk || path.contains('#') {
             return None;
         }
         Some(path)
@@ -153,5 +158,26 @@ mod tests {
         ] {
             assert_eq!(x_api_path(refused), None, "{refused}");
         }
+    }
+
+    /// A browser drops tabs and newlines from a URL and trims controls and spaces at its
+    /// end, so these would reach the worker as dot segments (found by fuzz/api_paths).
+    #[test]
+    fn api_paths_refuse_what_a_browser_would_turn_into_dot_segments() {
+        for refused in [
+            "/2/tweets/.\t./dm_events",
+            "/2/tweets/.\n./dm_events",
+            "/2/.\r./.\r./twitter-revoke-token",
+            "/2/tweets/%2\ne./x",
+            "/2/tweets/.. ",
+            "/2/tweets/..\u{0}",
+            "/2/users/me?x=\n",
+        ] {
+            assert_eq!(x_api_path(refused), None, "{refused:?}");
+        }
+        assert_eq!(
+            x_api_path("/2/tweets/search/recent?query=from:jack has:media"),
+            Some("tweets/search/recent?query=from:jack has:media")
+        );
     }
 }
