@@ -7,6 +7,7 @@ mod build;
 mod cmd;
 mod dev;
 mod error;
+mod fuzz;
 mod project;
 mod setup;
 mod size;
@@ -28,12 +29,16 @@ commands:
   build   setup, then www/pkg (browser wasm + JS) and crates/xauth-worker/build (worker)
   size    build, then raw and gzip sizes against the budgets (reports, never fails)
   test    setup, fmt, clippy (native, wasm32), native tests, wasm tests in Chromium,
-          build, size, wrangler deploy --dry-run, end-to-end tests, bench --smoke.
-          What CI runs.
+          fuzz smoke run, build, size, wrangler deploy --dry-run, end-to-end tests,
+          bench --smoke. What CI runs.
   ci      same as test
   bench   build, then the worker (workerd, wrk) and the browser (headless Chromium)
           beside plain JS/Node contenders and the targets, as a markdown table in
           target/bench/; `cargo xtask bench --help` for its options
+  fuzz [--secs N]
+          every cargo-fuzz target in fuzz/ for N seconds (default 60) with nightly
+          (installed if missing, with cargo-fuzz); fails on any crash, naming the
+          input; merges the inputs that add coverage into fuzz/corpus/
   dev     build, then run wrangler dev (:8787) until Ctrl-C, against the X emulator
           (:8790) unless .dev.vars holds real X credentials
 ";
@@ -54,6 +59,12 @@ fn run(args: &[String]) -> Result<()> {
     let command = args.first().map(String::as_str);
     if command == Some("bench") {
         return bench::run(&project, &args[1..]);
+    }
+    if command == Some("fuzz") {
+        return fuzz::run(
+            &project,
+            fuzz::parse_secs(args.get(1..).unwrap_or_default())?,
+        );
     }
     if let Some(extra) = args.get(1) {
         bail!("unexpected argument `{extra}`\n\n{HELP}");

@@ -88,11 +88,11 @@ fn step<T>(name: &str, remedy: &str, body: impl FnOnce() -> Result<T>) -> Result
     })
 }
 
-fn present(what: &str) {
+pub(crate) fn present(what: &str) {
     println!("setup: {what}: present");
 }
 
-fn installing(what: &str) {
+pub(crate) fn installing(what: &str) {
     println!("setup: {what}: missing, installing");
 }
 
@@ -334,7 +334,7 @@ fn locked_version(lockfile: &str, name: &str) -> Result<String> {
 }
 
 /// `wasm-bindgen 0.2.130` or `0.8.7` -> the last word; None when it does not run.
-fn installed_version(binary: &Path) -> Option<String> {
+pub(crate) fn installed_version(binary: &Path) -> Option<String> {
     if !binary.is_file() {
         return None;
     }

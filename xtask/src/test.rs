@@ -7,7 +7,7 @@ use std::fs;
 use crate::error::Result;
 use crate::project::{CHROMEDRIVER, Project, Tools};
 use crate::steps::Steps;
-use crate::{bench, build, cmd, setup, size};
+use crate::{bench, build, cmd, fuzz, setup, size};
 
 pub fn run(project: &Project) -> Result<()> {
     let mut steps = Steps::default();
@@ -68,6 +68,7 @@ fn run_steps(project: &Project, steps: &mut Steps) -> Result<()> {
             "xtask",
         ]))
     })?;
+    steps.run("fuzz smoke run", || fuzz::smoke(project))?;
     steps.run("wasm tests (headless Chromium)", || wasm_tests(tools))?;
     steps.run("build", || build::run(project, tools))?;
     steps.run("size report", || size::report(project))?;
