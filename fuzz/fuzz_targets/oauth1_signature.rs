@@ -170,7 +170,7 @@ fn check(input: Input<'_>) {
     } else {
         input.path
     };
-    let emulator_base = base_string(method, &host, path, &params, &oauth);
+    let emulator_base = base_string(method, host, path, &params, &oauth);
     if !decodes_to_utf8(query) {
         return;
     }

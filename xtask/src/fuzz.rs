@@ -80,9 +80,16 @@ pub fn run(project: &Project, secs: u64) -> Result<()> {
     Ok(())
 }
 
-/// The smoke run of `cargo xtask test`: each target for a few seconds from the committed
-/// corpus; nothing is written into the repository.
+/// The smoke run of `cargo xtask test`: the fuzz crate's formatting (it is outside the
+/// workspace `cargo fmt --all` checks), then each target for a few seconds from the
+/// committed corpus; nothing is written into the repository.
 pub fn smoke(project: &Project) -> Result<()> {
+    cmd::run(
+        Command::new(project::cargo_program())
+            .args(["fmt", "--manifest-path"])
+            .arg(project.path("fuzz/Cargo.toml"))
+            .args(["--", "--check"]),
+    )?;
     let fuzz = Fuzz::prepare(project)?;
     let mut total = 0;
     for target in &fuzz.targets {
