@@ -120,23 +120,23 @@ impl Fuzz {
     fn prepare(project: &Project) -> Result<Fuzz> {
         ensure_nightly()?;
         ensure_cargo_fuzz()?;
-        let fuzz = Fuzz {
+        let mut fuzz = Fuzz {
             root: project.root.clone(),
             targets: Vec::new(),
         };
         let listed = cmd::read(fuzz.cargo_fuzz().arg("list"))?;
-        let targets: Vec<String> = listed.lines().map(str::to_owned).collect();
-        if targets.is_empty() {
+        fuzz.targets = listed.lines().map(str::to_owned).collect();
+        if fuzz.targets.is_empty() {
             bail!("`cargo fuzz list` found no target in {FUZZ_DIR}/");
         }
         let started = Instant::now();
         cmd::run(fuzz.cargo_fuzz().arg("build").args(BUILD_FLAGS))?;
         println!(
             "fuzz: built {} targets in {:.0} s",
-            targets.len(),
+            fuzz.targets.len(),
             started.elapsed().as_secs_f64()
         );
-        Ok(Fuzz { targets, ..fuzz })
+        Ok(fuzz)
     }
 
     /// `cargo +nightly fuzz` from the repository root, quiet about cargo's progress.
