@@ -1,9 +1,10 @@
 //! The proxy's path and token rules: `x_api_path` (which URLs a page may send through the
-//! worker), and the worker's `is_api_path`, `path_prefixes`, `is_under`, `is_public_read`
-//! and `bearer_token`.
+//! worker), and the worker's `is_api_path`, `path_prefixes`, `is_under`, the public-read
+//! patterns (`parse_patterns`, `is_public_read`) and `bearer_token`.
 //!
-//! The input is up to three lines: a path (or URL), a prefix list as in
-//! `TWITTER_API_PATHS`, and an `Authorization` value.
+//! The input is up to four lines: a path (or URL), a prefix list as in
+//! `TWITTER_API_PATHS`, an `Authorization` value, and a pattern list as in
+//! `TWITTER_PUBLIC_READ_PATHS`.
 //!
 //! Asserts that no path either side accepts can reach X with a dot segment, once the
 //! browser's URL parser has had it (it drops tabs and newlines and trims the ends, and
@@ -14,7 +15,8 @@
 use libfuzzer_sys::fuzz_target;
 use xauth_core::x_api_path;
 use xauth_worker::fuzzing::{
-    bearer_token, is_api_path, is_bearer_token, is_public_read, is_under, path_prefixes,
+    DEFAULT_PUBLIC_READS, bearer_token, is_api_path, is_bearer_token, is_public_read, is_under,
+    parse_patterns, path_prefixes,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -23,10 +25,12 @@ fuzz_target!(|data: &[u8]| {
     let path = lines.next().unwrap_or_default();
     let prefixes = lines.next().unwrap_or_default();
     let authorization = lines.next().unwrap_or_default();
+    let patterns = lines.next().unwrap_or_default();
     // The whole input too: newlines and all.
     browser_side(&text);
     browser_side(path);
     worker_paths(path, prefixes);
+    public_reads(path, patterns);
     worker_token(authorization);
     worker_token(&text);
 });
@@ -105,8 +109,36 @@ fn worker_paths(path: &str, prefixes: &str) {
         .iter()
         .any(|p| segments.starts_with(&p.split('/').collect::<Vec<_>>()));
     assert_eq!(is_under(path, &listed), under, "{path:?} under {listed:?}");
-    let me = segments.starts_with(&["users", "me"]);
-    assert_eq!(is_public_read(path, &listed), under && !me);
+}
+
+/// Public reads: only whole paths that match a pattern segment for segment, never
+/// `users/me`, and with the default patterns nothing that streams, searches or reads rules.
+fn public_reads(input: &str, patterns: &str) {
+    let (path, query) = match input.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (input, None),
+    };
+    let path = path.trim_start_matches('/');
+    let defaults = parse_patterns(DEFAULT_PUBLIC_READS).expect("the defaults parse");
+    for list in [Some(defaults), parse_patterns(patterns)]
+        .into_iter()
+        .flatten()
+    {
+        if !is_public_read(path, query, &list) {
+            continue;
+        }
+        let segments: Vec<&str> = path.split('/').collect();
+        assert!(!segments.starts_with(&["users", "me"]), "{path:?}");
+        assert!(is_api_path(path), "a public read is a plain path: {path:?}");
+    }
+    if is_public_read(path, query, &parse_patterns(DEFAULT_PUBLIC_READS).unwrap()) {
+        for word in ["stream", "search", "rules", "counts", "compliance", "me"] {
+            assert!(
+                !path.split('/').any(|segment| segment == word),
+                "{path:?} is public by default"
+            );
+        }
+    }
 }
 
 fn worker_token(authorization: &str) {

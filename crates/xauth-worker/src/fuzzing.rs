@@ -15,5 +15,5 @@ pub use crate::session_cookie::{
     CookieState, SessionCookie, SessionSecret, Transport, read as read_session_cookie,
     set_cookie as set_session_cookie,
 };
-pub use crate::vault_key::{VaultKey, VaultKeys};
+pub use crate::vault_key::{SESSION_COOKIE_INFO, VaultKey, VaultKeys};
 pub use crate::x::{XReply, token_set, v1_error, x_error};
