@@ -1,6 +1,7 @@
 //! App-only authentication: X's OAuth 2.0 client credentials grant (RFC 6749 §4.4), which
 //! trades the consumer key and secret for a bearer token that acts as the app, not a user.
 
+use crate::prelude::*;
 use crate::secrets::{AccessToken, ConsumerKey, ConsumerSecret};
 use crate::token::{FormRequest, RawTokenResponse, TokenResponseError, basic_form_encoded};
 

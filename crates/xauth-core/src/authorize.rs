@@ -2,6 +2,7 @@
 
 use crate::encoding::push_percent_encoded;
 use crate::pkce::PkceCodeChallenge;
+use crate::prelude::*;
 use crate::scope::Scopes;
 use crate::secrets::ClientId;
 use crate::state::CsrfToken;

@@ -1,5 +1,6 @@
 //! HTTP Basic authentication (RFC 7617), as X's enterprise APIs take it.
 
+use crate::prelude::*;
 use core::fmt;
 
 use crate::secrets::Password;
@@ -73,7 +74,7 @@ impl fmt::Display for BasicAuthError {
     }
 }
 
-impl std::error::Error for BasicAuthError {}
+impl core::error::Error for BasicAuthError {}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! The authorization response: X's redirect back to the app (RFC 6749 §4.1.2, §4.1.2.1).
 
+use crate::prelude::*;
 use core::fmt;
 
 use crate::secrets::AuthorizationCode;
@@ -204,7 +205,7 @@ impl fmt::Display for CallbackError {
     }
 }
 
-impl std::error::Error for CallbackError {}
+impl core::error::Error for CallbackError {}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Small encoding helpers shared by the modules.
 
+use crate::prelude::*;
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 

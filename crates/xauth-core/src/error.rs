@@ -1,6 +1,7 @@
 //! Token endpoint errors (RFC 6749 §5.2, RFC 7009 §2.2.1) sorted into what the caller
 //! should do, with X's quirks.
 
+use crate::prelude::*;
 use core::fmt;
 
 use crate::encoding::contains_ignore_ascii_case;
@@ -98,7 +99,7 @@ impl fmt::Display for XError {
     }
 }
 
-impl std::error::Error for XError {}
+impl core::error::Error for XError {}
 
 /// Classifies a non-success answer from X's token or revocation endpoint.
 ///

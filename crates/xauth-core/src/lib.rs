@@ -75,6 +75,9 @@
 //! assert_eq!(FormRequest::CONTENT_TYPE, "application/x-www-form-urlencoded");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+// No std: the browser's wasm builds without it (no std panic machinery, no formatting on
+// a panic path); `alloc` gives String and Vec. Tests have std.
+#![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Nothing from outside may panic the caller: no unwrap, expect, unchecked indexing or
@@ -89,6 +92,22 @@
         clippy::arithmetic_side_effects
     )
 )]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+/// What std's prelude would give: the `alloc` types and macros the modules use (which of
+/// them depends on the features and on `cfg(test)`).
+#[allow(unused_imports)]
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::format;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec;
+    pub(crate) use alloc::vec::Vec;
+}
 
 mod app_only;
 mod authorize;

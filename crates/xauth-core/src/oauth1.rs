@@ -70,6 +70,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::prelude::*;
 use core::fmt;
 
 use hmac::{Hmac, Mac as _};
@@ -703,7 +704,7 @@ impl fmt::Display for OAuth1Error {
     }
 }
 
-impl std::error::Error for OAuth1Error {}
+impl core::error::Error for OAuth1Error {}
 
 #[cfg(test)]
 mod tests {

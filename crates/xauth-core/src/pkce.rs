@@ -1,5 +1,6 @@
 //! Proof Key for Code Exchange (RFC 7636), S256 only.
 
+use crate::prelude::*;
 use core::fmt;
 
 use sha2::{Digest as _, Sha256};
@@ -105,7 +106,7 @@ impl fmt::Display for PkceError {
     }
 }
 
-impl std::error::Error for PkceError {}
+impl core::error::Error for PkceError {}
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ impl fmt::Display for RandomnessError {
     }
 }
 
-impl std::error::Error for RandomnessError {}
+impl core::error::Error for RandomnessError {}
 
 /// 32 bytes from the CSPRNG.
 pub(crate) fn random_32() -> Result<[u8; 32], RandomnessError> {

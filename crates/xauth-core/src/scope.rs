@@ -1,5 +1,6 @@
 //! X's OAuth 2.0 scopes (RFC 6749 §3.3).
 
+use crate::prelude::*;
 use core::fmt;
 use core::str::FromStr;
 
@@ -204,7 +205,7 @@ impl fmt::Display for ScopeError {
     }
 }
 
-impl std::error::Error for ScopeError {}
+impl core::error::Error for ScopeError {}
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 //! hand-written `Debug`/`Display` that never shows the value, so a stray `{:?}` in a log
 //! line cannot leak a token.
 
+use crate::prelude::*;
 use core::fmt;
 
 /// Declares a redacting secret newtype over `String`.

@@ -1,5 +1,6 @@
 //! The `state` parameter: CSRF protection for the callback (RFC 6749 §10.12).
 
+use crate::prelude::*;
 use core::fmt;
 
 use subtle::ConstantTimeEq as _;
@@ -101,7 +102,7 @@ impl fmt::Display for StateError {
     }
 }
 
-impl std::error::Error for StateError {}
+impl core::error::Error for StateError {}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Token endpoint requests and responses (RFC 6749 §2.3.1, §4.1.3, §5.1, §6).
 
+use crate::prelude::*;
 use core::fmt;
 
 use base64ct::{Base64, Encoding as _};
@@ -283,7 +284,7 @@ impl fmt::Display for TokenResponseError {
     }
 }
 
-impl std::error::Error for TokenResponseError {}
+impl core::error::Error for TokenResponseError {}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Endpoint constants and validated URL newtypes (no `url` crate: only what OAuth needs).
 
+use crate::prelude::*;
 use core::fmt;
 
 /// X's authorization endpoint (RFC 6749 §3.1). x.com, not twitter.com: on twitter.com the
@@ -175,7 +176,7 @@ impl fmt::Display for UrlError {
     }
 }
 
-impl std::error::Error for UrlError {}
+impl core::error::Error for UrlError {}
 
 #[cfg(test)]
 mod tests {
