@@ -42,6 +42,8 @@ fn build_web(project: &Project, tools: &Tools) -> Result<()> {
         "wasm32-unknown-unknown",
         "-p",
         "xauth-web",
+        // Without std: no std panic machinery in the wasm (see crates/xauth-web/src/lib.rs).
+        "--no-default-features",
     ]))?;
     let wasm = project
         .target_dir

@@ -1,6 +1,7 @@
 //! The address bar: the page's URL, and taking the callback's parameters out of it so that
 //! a reload, a bookmark or a shared link does not carry a spent code and state.
 
+use crate::prelude::*;
 /// The callback's parameters (RFC 6749 §4.1.2, §4.1.2.1), removed from the address bar.
 /// `iss` is X's too when it sends one (RFC 9207); so are OAuth 1.0a's `oauth_token`,
 /// `oauth_verifier` and `denied` (RFC 5849 §2.2); the app's own parameters stay.

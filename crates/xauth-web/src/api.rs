@@ -1,7 +1,8 @@
 //! `session.fetch`: X API calls through the worker's `/twitter-api/2/…` proxy with the
 //! session's bearer token, refreshed before expiry and once after a 401.
 
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use js_sys::ArrayBuffer;
 use wasm_bindgen::{JsCast as _, JsValue};

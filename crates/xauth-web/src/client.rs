@@ -1,5 +1,6 @@
 //! `XAuth`: the sign-in flow of one app (its client id, callback, scopes and worker).
 
+use crate::prelude::*;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use xauth_core::{

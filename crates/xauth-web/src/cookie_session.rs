@@ -4,7 +4,8 @@
 //! (`credentials: "same-origin"`) and the header `X-XAuth: 1` the worker's CSRF check
 //! asks for, and a 401 `no_session` from the worker ends the session (once).
 
-use std::cell::Cell;
+use crate::prelude::*;
+use core::cell::Cell;
 
 use js_sys::Function;
 use wasm_bindgen::JsValue;

@@ -2,6 +2,7 @@
 //! `Error` with a stable `code` (plus `kind`, `status`, `error`, `description` or `reason`
 //! where they apply). Callers match on `code`, never on the message.
 
+use crate::prelude::*;
 use js_sys::Object;
 use wasm_bindgen::JsValue;
 use xauth_core::CallbackError;

@@ -1,5 +1,6 @@
 //! Calls to the worker's JSON API with the page's `fetch`.
 
+use crate::prelude::*;
 use js_sys::Object;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -1,6 +1,7 @@
 //! Small helpers over `Reflect` and `JSON`, so that no JSON parser or serializer is
 //! compiled into the wasm: the browser already has one.
 
+use crate::prelude::*;
 use core::future::Future;
 use core::pin::Pin;
 

@@ -38,8 +38,9 @@
 //! finding the token stale) comes at least [`MIN_REFRESH_INTERVAL_MS`] after the last
 //! successful one of the grant; a token X refuses (401) is refreshed at once.
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::JsCast as _;
@@ -97,7 +98,7 @@ impl Tokens {
         Self::read(
             answer,
             ["access_token", "refresh_token", "expires_at", "scope"],
-            js::get_number(answer, "expires_in").map(|secs| (now_ms / 1000.0).floor() + secs),
+            js::get_number(answer, "expires_in").map(|secs| floor(now_ms / 1000.0) + secs),
         )
     }
 
@@ -887,6 +888,14 @@ impl Keeper {
             state.timer = Some((handle, callback));
         }
     }
+}
+
+/// `x.floor()` (core has no `f64::floor` without std): exact for |x| < 2^63, which
+/// milliseconds and seconds since 1970 are.
+fn floor(x: f64) -> f64 {
+    // `as` saturates; the result is the integer part, one less for negative fractions.
+    let whole = x as i64 as f64;
+    if whole > x { whole - 1.0 } else { whole }
 }
 
 /// A new grant's id: random, so that no two sign-ins share one.

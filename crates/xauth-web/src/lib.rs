@@ -33,6 +33,9 @@
 //! Errors are `Error` objects named `XAuthError` with a stable `code`; see the crate's
 //! README for the list and for where tokens are kept.
 
+// Built without std for the browser (`--no-default-features`): no std panic machinery and
+// no formatting on a panic path; a panic is a bare `unreachable` trap. Tests link std.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Nothing from outside may panic the page: no unwrap, expect, unchecked indexing or
@@ -47,6 +50,25 @@
         clippy::arithmetic_side_effects
     )
 )]
+
+extern crate alloc;
+
+/// What std's prelude would give: the `alloc` types the modules use.
+#[allow(unused_imports)]
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec::Vec;
+}
+
+/// Without std, a panic (none is reachable from outside input: see the lints above) stops
+/// the module with a trap, without formatting a message nobody would see.
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 /// The allocator behind every `String`, `Vec` and `Box`: talc, smaller than the standard
 /// library's dlmalloc (single-threaded wasm only, which is all this crate builds for).

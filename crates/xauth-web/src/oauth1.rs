@@ -2,6 +2,7 @@
 //! request token's secret and the user's token stay in the worker's HttpOnly cookies: the
 //! page only ever sees the request token, the verifier (or PIN) and who signed in.
 
+use crate::prelude::*;
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 

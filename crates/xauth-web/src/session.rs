@@ -1,7 +1,8 @@
 //! The signed-in session: its tokens (kept fresh by the `Keeper`), X API calls, and
 //! signing out.
 
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
