@@ -119,6 +119,7 @@ mod freshness;
 #[cfg(feature = "oauth1")]
 mod oauth1;
 mod pkce;
+#[cfg(feature = "getrandom")]
 mod random;
 mod revocation;
 mod scope;
@@ -138,16 +139,19 @@ pub use crate::error::{ErrorKind, RawErrorResponse, XError, classify_error};
 pub use crate::freshness::{
     DEFAULT_REFRESH_SKEW_SECS, needs_refresh, refresh_may_help, x_api_path,
 };
+#[cfg(all(feature = "oauth1", feature = "getrandom"))]
+pub use crate::oauth1::generate_nonce;
 #[cfg(feature = "oauth1")]
 pub use crate::oauth1::{
     ACCESS_TOKEN_PATH, OAUTH1_AUTHENTICATE_PATH, OAUTH1_AUTHORIZE_PATH, OAuth1AccessToken,
     OAuth1Callback, OAuth1Error, OAuth1Params, OAuth1Request, REQUEST_TOKEN_PATH, RequestToken,
-    SIGNATURE_METHOD, SignedRequest, access_token_request, authorization_header, generate_nonce,
+    SIGNATURE_METHOD, SignedRequest, access_token_request, authorization_header,
     nonce_from_random_bytes, oauth1_authenticate_url, oauth1_authorize_url,
     process_access_token_response, process_request_token_response, request_token_request,
     sign_hmac_sha1, signature_base_string, validate_oauth1_callback,
 };
 pub use crate::pkce::{PkceCodeChallenge, PkceError};
+#[cfg(feature = "getrandom")]
 pub use crate::random::RandomnessError;
 pub use crate::revocation::{TokenTypeHint, revoke_request};
 pub use crate::scope::{Scope, ScopeError, Scopes};

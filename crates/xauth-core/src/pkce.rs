@@ -6,6 +6,7 @@ use core::fmt;
 use sha2::{Digest as _, Sha256};
 
 use crate::encoding::{base64url, is_unreserved};
+#[cfg(feature = "getrandom")]
 use crate::random::{RandomnessError, random_32};
 use crate::secrets::PkceCodeVerifier;
 
@@ -22,6 +23,7 @@ impl PkceCodeVerifier {
     /// produce a 43-octet URL safe string", i.e. 256 bits of entropy, the strength of the
     /// SHA-256 challenge itself, so guessing the verifier is no easier than inverting the
     /// hash (§7.1). Longer verifiers add length, not security.
+    #[cfg(feature = "getrandom")]
     pub fn generate() -> Result<Self, RandomnessError> {
         Ok(Self::from_random_bytes(&random_32()?))
     }
@@ -138,6 +140,7 @@ mod tests {
         assert_eq!(PkceCodeChallenge::METHOD, "S256");
     }
 
+    #[cfg(feature = "getrandom")]
     #[test]
     fn generate_gives_fresh_43_char_verifiers() {
         let a = PkceCodeVerifier::generate().unwrap();
