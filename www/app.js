@@ -459,15 +459,20 @@ async function start() {
       showSignedIn(session);
       return;
     }
+    // Sign-in is offered at once; whether an OAuth 1.0a session is on comes after (it
+    // loads the package's keeper module, which signing in with OAuth 2.0 does not need).
+    showSignedOut();
+    say("Not signed in.");
     try {
       const oauth1 = await xauth.oauth1Session();
-      if (oauth1.signedIn) {
+      // Unless the user went on meanwhile.
+      if (oauth1.signedIn && !demo.session && !ui.signIn.disabled) {
         showSignedInOAuth1(oauth1);
-        return;
       }
     } catch {
       // A worker without OAuth 1.0a configured: only OAuth 2.0 is offered.
     }
+    return;
   }
   showSignedOut();
   say("Not signed in.");

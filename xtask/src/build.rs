@@ -2,12 +2,14 @@
 //! crates/xauth-worker/build, the two things wrangler serves and deploys.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::cmd;
 use crate::error::{Context, Result, bail};
 use crate::project::{
-    Project, Tools, WEB_JS, WEB_PKG_DIR, WEB_WASM, WORKER_CRATE_DIR, WORKER_JS, WORKER_WASM,
+    Project, Tools, WEB_ENTRY_SOURCE, WEB_JS, WEB_KEEPER_JS, WEB_KEEPER_WASM, WEB_KIT_FILES,
+    WEB_PKG_DIR, WEB_SIGNIN_WASM, WEB_TYPES, WEB_TYPES_SOURCE, WORKER_CRATE_DIR, WORKER_JS,
+    WORKER_WASM,
 };
 
 /// wasm features rustc's wasm32-unknown-unknown output uses and every runtime in play
@@ -26,15 +28,73 @@ pub fn run(project: &Project, tools: &Tools) -> Result<()> {
     build_web(project, tools).context("building the browser package (xauth-web)")?;
     build_worker(project, tools).context("building the worker (xauth-worker)")?;
     println!("build outputs:");
-    for output in [WEB_WASM, WEB_JS, WORKER_JS, WORKER_WASM] {
+    for output in WEB_KIT_FILES.iter().chain(&[WORKER_JS, WORKER_WASM]) {
         println!("  {}", project.path(output).display());
     }
     Ok(())
 }
 
-/// cargo -> wasm-bindgen (ES module for the browser, with .d.ts) -> wasm-opt -Oz, and the
-/// JS glue minified by esbuild.
+/// The browser package, from crates/xauth-web built twice (see its README):
+/// - the sign-in module: cargo (feature `signin`, no wasm-bindgen) -> wasm-opt;
+/// - the keeper module: cargo (feature `keeper`) -> wasm-bindgen (ES module) -> wasm-opt,
+///   its glue minified by esbuild;
+/// - the entry, crates/xauth-web/js/xauth_web.js, minified by esbuild, and its types.
 fn build_web(project: &Project, tools: &Tools) -> Result<()> {
+    let out_dir = project.path(WEB_PKG_DIR);
+    // Start empty so files of an older build (snippets, renamed modules) do not linger.
+    remove_dir_if_present(&out_dir)?;
+    fs::create_dir_all(&out_dir).context(format!("creating {}", out_dir.display()))?;
+    let scratch = project.target_dir.join("xauth-web");
+    fs::create_dir_all(&scratch).context(format!("creating {}", scratch.display()))?;
+
+    let signin = cargo_wasm(project, tools, "signin", &scratch)?;
+    // `--converge` runs -Oz until it stops paying: 0.1 KiB less gzip for this module.
+    wasm_opt(
+        tools,
+        &signin,
+        &project.path(WEB_SIGNIN_WASM),
+        &["--converge"],
+    )?;
+
+    let keeper = cargo_wasm(project, tools, "keeper", &scratch)?;
+    let glue_dir = scratch.join("keeper");
+    remove_dir_if_present(&glue_dir)?;
+    cmd::run(
+        tools
+            .command(tools.wasm_bindgen())
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(&glue_dir)
+            .arg(&keeper),
+    )?;
+    wasm_opt(
+        tools,
+        &glue_dir.join("xauth_keeper_bg.wasm"),
+        &project.path(WEB_KEEPER_WASM),
+        &[],
+    )?;
+    minify(
+        tools,
+        &glue_dir.join("xauth_keeper.js"),
+        &project.path(WEB_KEEPER_JS),
+        // wasm-bindgen's glue: exports and `import.meta.url` are kept by esbuild anyway.
+        &[],
+    )?;
+
+    minify(
+        tools,
+        &project.path(WEB_ENTRY_SOURCE),
+        &project.path(WEB_JS),
+        // Not bundled: the keeper module is imported at run time, next to the entry.
+        &["--banner:js=/* @ts-self-types=\"./xauth_web.d.ts\" */"],
+    )?;
+    fs::copy(project.path(WEB_TYPES_SOURCE), project.path(WEB_TYPES))
+        .context(format!("copying {WEB_TYPES_SOURCE}"))?;
+    expect_files(project, WEB_KIT_FILES)
+}
+
+/// `cargo build` of xauth-web for wasm32 with only `feature` (and without std), copied to
+/// `<scratch>/xauth_<feature>.wasm`: both modules come out of cargo as xauth_web.wasm.
+fn cargo_wasm(project: &Project, tools: &Tools, feature: &str, scratch: &Path) -> Result<PathBuf> {
     cmd::run(tools.cargo().args([
         "build",
         "--release",
@@ -42,60 +102,55 @@ fn build_web(project: &Project, tools: &Tools) -> Result<()> {
         "wasm32-unknown-unknown",
         "-p",
         "xauth-web",
-        // Without std: no std panic machinery in the wasm (see crates/xauth-web/src/lib.rs).
         "--no-default-features",
+        "--features",
+        feature,
     ]))?;
-    let wasm = project
+    let built = project
         .target_dir
         .join("wasm32-unknown-unknown/release/xauth_web.wasm");
-    let out_dir = project.path(WEB_PKG_DIR);
-    // Start empty so files of an older build (snippets, renamed exports) do not linger.
-    remove_dir_if_present(&out_dir)?;
-    cmd::run(
-        tools
-            .command(tools.wasm_bindgen())
-            .args(["--target", "web", "--out-dir"])
-            .arg(&out_dir)
-            .arg(&wasm),
-    )?;
-    // npm's binaryen, never a distro wasm-opt: Debian's (108) emits a module Chromium
-    // rejects at instantiation (`WebAssembly.Table.set(): Argument 1 is invalid`).
-    let bg_wasm = project.path(WEB_WASM);
-    // The `producers` and `target_features` sections are notes for tools; no runtime reads
-    // them. (`--converge` was measured too: fewer raw bytes, more gzip bytes.)
+    let copy = scratch.join(format!("xauth_{feature}.wasm"));
+    fs::copy(&built, &copy).context(format!("copying {}", built.display()))?;
+    Ok(copy)
+}
+
+/// wasm-opt -Oz from `input` to `output`. npm's binaryen, never a distro wasm-opt: Debian's
+/// (108) emits a module Chromium rejects at instantiation (`WebAssembly.Table.set():
+/// Argument 1 is invalid`). The `producers` and `target_features` sections and any debug
+/// names are notes for tools; no runtime reads them.
+fn wasm_opt(tools: &Tools, input: &Path, output: &Path, extra: &[&str]) -> Result<()> {
     cmd::run(
         tools
             .command(tools.node_bin("wasm-opt"))
             .arg("-Oz")
+            .args(extra)
             .args(WASM_FEATURES)
-            .args(["--strip-producers", "--strip-target-features"])
-            .arg(&bg_wasm)
+            .args([
+                "--strip-debug",
+                "--strip-producers",
+                "--strip-target-features",
+            ])
+            .arg(input)
             .arg("-o")
-            .arg(&bg_wasm),
-    )?;
-    minify_glue(project, tools)?;
-    expect_files(project, &[WEB_WASM, WEB_JS])
+            .arg(output),
+    )
 }
 
-/// wasm-bindgen's glue carries every doc comment and its indentation: ~30% of its gzip
-/// size. esbuild takes out whitespace and comments and shortens syntax, but renames
-/// nothing (class names, exports and `import.meta.url` stay as they are). The
-/// `@ts-self-types` line that points at the .d.ts is a comment, so it is put back.
-fn minify_glue(project: &Project, tools: &Tools) -> Result<()> {
-    let glue = project.path(WEB_JS);
+/// esbuild: whitespace, comments and syntax minified, local names shortened (exports,
+/// class names seen from outside and `import.meta.url` stay), from `input` to `output`.
+fn minify(tools: &Tools, input: &Path, output: &Path, extra: &[&str]) -> Result<()> {
     cmd::run(
         tools
             .command(tools.node_bin("esbuild"))
-            .arg(&glue)
+            .arg(input)
             .args([
-                "--minify-whitespace",
-                "--minify-syntax",
+                "--minify",
                 "--format=esm",
                 "--log-level=warning",
                 "--allow-overwrite",
-                "--banner:js=/* @ts-self-types=\"./xauth_web.d.ts\" */",
             ])
-            .arg(format!("--outfile={}", glue.display())),
+            .args(extra)
+            .arg(format!("--outfile={}", output.display())),
     )
 }
 

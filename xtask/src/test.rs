@@ -55,6 +55,26 @@ fn run_steps(project: &Project, steps: &mut Steps) -> Result<()> {
             "warnings",
         ]))
     })?;
+    // The browser package's two modules are xauth-web built with one feature each and
+    // without std (see crates/xauth-web/README.md): linted as they are built, too.
+    for module in ["signin", "keeper"] {
+        steps.run(&format!("clippy (wasm32, the {module} module)"), || {
+            cmd::run(tools.cargo().args([
+                "clippy",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                "xauth-web",
+                "--no-default-features",
+                "--features",
+                module,
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        })?;
+    }
     steps.run("native tests (unit, integration, doc)", || {
         cmd::run(tools.cargo().args([
             "test",

@@ -10,11 +10,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestInit, Response};
 use xauth_core::AccessToken;
 
-use crate::cookie_session::CSRF_HEADER;
-use crate::error::Error;
-use crate::http::network_error;
-use crate::js;
+use crate::error::{Error, network_error};
 use crate::keeper::Keeper;
+use crate::{js, routes};
 
 /// `session.fetch(input, init)`: resolves to the proxy's `Response` (after at most one
 /// refresh and one retry), rejects with an `XAuthError` when no token could be had.
@@ -23,37 +21,14 @@ pub(crate) async fn fetch(
     input: String,
     init: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let call = Call::prepare(proxy_url(keeper.endpoint(), &input)?, &init).await?;
+    let call = Call::prepare(routes::proxy_url(keeper.endpoint(), &input)?, &init).await?;
     let token = keeper.token_to_send().await?;
-    let response = call.send(Authority::Bearer(&token)).await?;
+    let response = call.send(&token).await?;
     if !xauth_core::refresh_may_help(response.status(), keeper.options().refresh_on_403) {
         return Ok(response.into());
     }
     let token = keeper.refresh_replacing(&token).await?;
-    Ok(call.send(Authority::Bearer(&token)).await?.into())
-}
-
-/// The worker's proxy URL for `input`, an X API v2 URL or path; `invalid_request` for
-/// anything else.
-pub(crate) fn proxy_url(endpoint: &str, input: &str) -> Result<String, Error> {
-    let path = xauth_core::x_api_path(input).ok_or_else(|| {
-        Error::new(
-            "invalid_request",
-            "session.fetch takes an X API v2 URL (https://api.x.com/2/…) or path (/2/…)",
-        )
-    })?;
-    let mut url = String::from(endpoint);
-    url.push_str("/twitter-api/2/");
-    url.push_str(path);
-    Ok(url)
-}
-
-/// Whose authority a proxied call carries.
-pub(crate) enum Authority<'a> {
-    /// Browser custody: the session's access token, and no cookie.
-    Bearer(&'a AccessToken),
-    /// Worker custody: the worker's session cookie, and the header of its CSRF check.
-    SessionCookie,
+    Ok(call.send(&token).await?.into())
 }
 
 /// A call that can be sent twice: the caller's body is read once, into memory, because a
@@ -91,22 +66,11 @@ impl Call {
         })
     }
 
-    pub(crate) async fn send(&self, authority: Authority<'_>) -> Result<Response, JsValue> {
+    /// Sends the call with `token` (and no cookie: the proxy needs none, and it forwards
+    /// none to X anyway).
+    pub(crate) async fn send(&self, token: &AccessToken) -> Result<Response, JsValue> {
         let headers = Headers::new_with_headers(&self.headers)?;
-        let credentials = match authority {
-            Authority::Bearer(token) => {
-                headers.set("authorization", &xauth_core::bearer_authorization(token))?;
-                // The proxy needs no cookie, and it forwards none to X anyway.
-                "omit"
-            }
-            Authority::SessionCookie => {
-                let (name, value) = CSRF_HEADER;
-                headers.set(name, value)?;
-                // The page has no token in this mode; the cookie says who it is.
-                headers.delete("authorization")?;
-                "same-origin"
-            }
-        };
+        headers.set("authorization", &xauth_core::bearer_authorization(token))?;
         let init = RequestInit::new();
         init.set_method(&self.method);
         init.set_headers(&headers);
@@ -114,7 +78,7 @@ impl Call {
             init.set_body(body);
         }
         init.set_signal(Some(&self.signal));
-        js::set(&init, "credentials", &JsValue::from_str(credentials));
+        js::set(&init, "credentials", &JsValue::from_str("omit"));
         let window = web_sys::window().ok_or_else(Error::no_window)?;
         let answer = JsFuture::from(window.fetch_with_str_and_init(&self.url, &init))
             .await

@@ -1,11 +1,10 @@
 //! The one error type of the crate, and the one place that turns it into a JavaScript
-//! `Error` with a stable `code` (plus `kind`, `status`, `error`, `description` or `reason`
-//! where they apply). Callers match on `code`, never on the message.
+//! `Error` with a stable `code` (plus `kind`, `status`, `error` or `description` where
+//! they apply). Callers match on `code`, never on the message.
 
 use crate::prelude::*;
 use js_sys::Object;
 use wasm_bindgen::JsValue;
-use xauth_core::CallbackError;
 
 use crate::js;
 
@@ -56,7 +55,6 @@ pub(crate) struct Error {
     status: Option<u16>,
     error: Option<String>,
     description: Option<String>,
-    reason: Option<&'static str>,
 }
 
 impl Error {
@@ -69,7 +67,6 @@ impl Error {
             status: None,
             error: None,
             description: None,
-            reason: None,
         }
     }
 
@@ -110,16 +107,6 @@ impl Error {
         Self::new("invalid_options", message)
     }
 
-    /// `storage_unavailable`: sessionStorage is missing or refuses (disabled storage,
-    /// sandboxed frame, quota).
-    pub(crate) fn storage_unavailable() -> Self {
-        Self::new(
-            "storage_unavailable",
-            "sessionStorage is not available in this page, so a sign-in cannot be kept \
-             across the trip to X",
-        )
-    }
-
     /// `unsupported_environment`: no `window` (e.g. a Web Worker).
     pub(crate) fn no_window() -> Self {
         Self::new(
@@ -131,25 +118,6 @@ impl Error {
     /// `invalid_response`: the worker answered something that is not its JSON.
     pub(crate) fn invalid_response(message: &str) -> Self {
         Self::new("invalid_response", message)
-    }
-
-    /// `no_pending_sign_in` with `reason` `missing` (nothing stored in this tab) or
-    /// `expired` (stored more than 10 minutes ago).
-    pub(crate) fn no_pending(expired: bool) -> Self {
-        let (reason, message) = if expired {
-            (
-                "expired",
-                "the sign-in was started more than 10 minutes ago and has expired; sign in again",
-            )
-        } else {
-            (
-                "missing",
-                "no sign-in was started in this tab (or it was already used); sign in again",
-            )
-        };
-        let mut error = Self::new("no_pending_sign_in", message);
-        error.reason = Some(reason);
-        error
     }
 
     /// An error answer of the worker: `code` is `exchange_failed`, `revoke_failed` or
@@ -176,40 +144,7 @@ impl Error {
             status: Some(status),
             error,
             description,
-            reason: None,
         }
-    }
-}
-
-/// The callback checks of `xauth_core::validate_callback`, with the same codes.
-impl From<CallbackError> for Error {
-    fn from(error: CallbackError) -> Self {
-        let code = error.code();
-        let (message, x_error, description) = match error {
-            CallbackError::AccessDenied { description } => {
-                ("the sign-in with X was declined", None, description)
-            }
-            CallbackError::AuthorizationError { error, description } => {
-                ("X refused the sign-in request", Some(error), description)
-            }
-            CallbackError::MissingCode => ("the callback from X carries no code", None, None),
-            CallbackError::MissingState => ("the callback from X carries no state", None, None),
-            CallbackError::StateMismatch => (
-                "the callback's state does not match the sign-in started in this tab",
-                None,
-                None,
-            ),
-            _ => ("the callback from X is malformed", None, None),
-        };
-        let mut full = String::from(message);
-        if let Some(detail) = description.as_deref().or(x_error.as_deref()) {
-            full.push_str(": ");
-            full.push_str(detail);
-        }
-        let mut this = Self::new(code, &full);
-        this.error = x_error;
-        this.description = description;
-        this
     }
 }
 
@@ -227,7 +162,18 @@ impl From<Error> for JsValue {
         }
         js::set_opt_str(object, "error", error.error.as_deref());
         js::set_opt_str(object, "description", error.description.as_deref());
-        js::set_opt_str(object, "reason", error.reason);
         js_error.into()
     }
+}
+
+/// `network_error`: fetch rejected (offline, DNS, CORS refused, connection reset, or the
+/// caller's AbortSignal).
+pub(crate) fn network_error(url: &str, failure: &JsValue) -> Error {
+    let mut message = String::from("could not reach the worker at ");
+    message.push_str(url);
+    if let Some(detail) = js::get_string(failure, "message") {
+        message.push_str(": ");
+        message.push_str(&detail);
+    }
+    Error::new("network_error", &message)
 }

@@ -50,6 +50,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use xauth_core::{AccessToken, CsrfToken, RefreshToken, TokenTypeHint};
 
 use crate::error::{Error, Kind};
+pub(crate) use crate::options::KeeperOptions;
 use crate::store::StorageKind;
 use crate::{http, js};
 
@@ -169,69 +170,6 @@ impl Tokens {
         let expires_at = self.expires_at.map(|at| at.max(0.0) as u64);
         let now = (js_sys::Date::now() / 1000.0) as u64;
         xauth_core::needs_refresh(expires_at, now, skew_secs as u64)
-    }
-}
-
-/// How sessions are kept: the options of `new XAuth(…)` and `XAuth.fromWorker(…, options)`.
-#[derive(Clone, Debug)]
-pub(crate) struct KeeperOptions {
-    pub(crate) storage: StorageKind,
-    skew_secs: f64,
-    pub(crate) refresh_on_403: bool,
-    auto_refresh: bool,
-    on_token_update: Option<Function>,
-    on_token_refresh_error: Option<Function>,
-    on_signed_out: Option<Function>,
-}
-
-impl KeeperOptions {
-    /// The app's `onSignedOut`, which worker-custody sessions call too.
-    pub(crate) fn on_signed_out(&self) -> Option<Function> {
-        self.on_signed_out.clone()
-    }
-
-    pub(crate) fn parse(options: &JsValue) -> Result<KeeperOptions, Error> {
-        let hook = |name: &str| -> Result<Option<Function>, Error> {
-            let value = js::get(options, name);
-            if value.is_undefined() || value.is_null() {
-                return Ok(None);
-            }
-            value.dyn_into().map(Some).map_err(|_| {
-                let mut message = String::from(name);
-                message.push_str(" must be a function");
-                Error::invalid_option(&message)
-            })
-        };
-        let flag = |name: &str, default: bool| -> Result<bool, Error> {
-            let value = js::get(options, name);
-            if value.is_undefined() {
-                return Ok(default);
-            }
-            value.as_bool().ok_or_else(|| {
-                let mut message = String::from(name);
-                message.push_str(" must be true or false");
-                Error::invalid_option(&message)
-            })
-        };
-        let skew = js::get(options, "refreshSkewSeconds");
-        let skew_secs = if skew.is_undefined() {
-            xauth_core::DEFAULT_REFRESH_SKEW_SECS as f64
-        } else {
-            skew.as_f64()
-                .filter(|secs| secs.is_finite() && *secs >= 0.0)
-                .ok_or_else(|| {
-                    Error::invalid_option("refreshSkewSeconds must be a number of seconds >= 0")
-                })?
-        };
-        Ok(KeeperOptions {
-            storage: StorageKind::parse(js::get_string(options, "storage").as_deref())?,
-            skew_secs,
-            refresh_on_403: flag("refreshOn403", false)?,
-            auto_refresh: flag("autoRefresh", true)?,
-            on_token_update: hook("onTokenUpdate")?,
-            on_token_refresh_error: hook("onTokenRefreshError")?,
-            on_signed_out: hook("onSignedOut")?,
-        })
     }
 }
 

@@ -1,5 +1,6 @@
-//! The signed-in session: its tokens (kept fresh by the `Keeper`), X API calls, and
-//! signing out.
+//! The keeper module's sessions: a browser-custody `Session` (its tokens kept fresh by the
+//! `Keeper`), X API calls, and signing out; and the three ways the entry makes one (after
+//! a sign-in, from storage, from tokens the app kept).
 
 use crate::prelude::*;
 use alloc::rc::Rc;
@@ -7,153 +8,137 @@ use alloc::rc::Rc;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use crate::cookie_session::CookieSession;
+use crate::error::Error;
 use crate::keeper::{self, Keeper, KeeperOptions, Tokens};
 use crate::{api, js};
 
-/// A signed-in session. In browser custody it keeps the tokens fresh (the refresh token,
-/// if any, stays inside: the app sees it only in `onTokenUpdate`, to persist it); in
-/// worker custody the worker keeps them and this page has none.
+/// A signed-in session in browser custody: it keeps the tokens fresh (the refresh token, if
+/// any, stays inside: the app sees it only in `onTokenUpdate`, to persist it).
 #[wasm_bindgen]
 pub struct Session {
-    held: Held,
+    keeper: Rc<Keeper>,
 }
 
-/// Who holds the session's tokens.
-enum Held {
-    /// This page, kept fresh by a `Keeper`.
-    Page(Rc<Keeper>),
-    /// The worker; the page has a session cookie.
-    Worker(Rc<CookieSession>),
+/// After a sign-in: a session from the worker's token answer (`{access_token, expires_in?,
+/// scope?, refresh_token?, user?}`, arrived at `arrived_ms` on this page's clock), with
+/// `onTokenUpdate` told its first tokens (awaited). Rejects `invalid_response` when the
+/// answer has no access token, `invalid_options` for wrong options.
+#[wasm_bindgen(js_name = startSession, unchecked_return_type = "Promise<Session>")]
+pub fn start_session(
+    answer: JsValue,
+    endpoint: &str,
+    options: &JsValue,
+    arrived_ms: f64,
+) -> Promise {
+    let started = KeeperOptions::parse(options).and_then(|options| {
+        Session::from_answer(&answer, endpoint, &options, arrived_ms)
+            .ok_or_else(|| Error::invalid_response("the worker's token answer has no access_token"))
+    });
+    js::promise(Box::pin(async move {
+        let session = started?;
+        // The app's one chance to keep the first refresh token, which it never sees.
+        session.announce().await;
+        Ok(session.into())
+    }))
+}
+
+/// `restoreSession()` in browser custody: the session kept in storage "session" or "local"
+/// (`options.storage`), else undefined. A stored entry that does not parse is deleted.
+/// Throws `invalid_options`.
+#[wasm_bindgen(js_name = restoreSession)]
+pub fn restore_session(endpoint: &str, options: &JsValue) -> Result<Option<Session>, JsValue> {
+    let options = KeeperOptions::parse(options)?;
+    let Some(record) = options.storage.load_session() else {
+        return Ok(None);
+    };
+    let session = Session::from_answer(&record, endpoint, &options, js_sys::Date::now());
+    if session.is_none() {
+        options.storage.forget_session();
+    }
+    Ok(session)
+}
+
+/// `resumeSession(tokens, user)`: a session from tokens the app kept from `onTokenUpdate`
+/// (`{accessToken, refreshToken?, expiresAt?, scope?}`), with its user if known. Throws
+/// `invalid_options` without an accessToken.
+#[wasm_bindgen(js_name = resumeSession)]
+pub fn resume_session(
+    tokens: &JsValue,
+    user: &JsValue,
+    endpoint: &str,
+    options: &JsValue,
+) -> Result<Session, JsValue> {
+    let options = KeeperOptions::parse(options)?;
+    let tokens = Tokens::from_app(tokens)
+        .ok_or_else(|| Error::invalid_option("resumeSession needs {accessToken, …}"))?;
+    Ok(Session::start(endpoint, &options, tokens, self::user(user)))
 }
 
 #[wasm_bindgen]
 impl Session {
-    /// The access token ("" once the session has ended); undefined in worker custody,
-    /// where the page never holds one.
+    /// The access token ("" once the session has ended).
     #[wasm_bindgen(getter = accessToken)]
-    pub fn access_token_for_js(&self) -> Option<String> {
-        match &self.held {
-            Held::Page(_) => Some(self.access_token()),
-            Held::Worker(_) => None,
-        }
+    pub fn access_token(&self) -> String {
+        self.keeper
+            .tokens()
+            .map(|tokens| tokens.access.secret().to_owned())
+            .unwrap_or_default()
     }
 
     /// When the access token expires, in Unix seconds, if known.
     #[wasm_bindgen(getter = expiresAt)]
     pub fn expires_at(&self) -> Option<f64> {
-        match &self.held {
-            Held::Page(keeper) => keeper.tokens()?.expires_at,
-            Held::Worker(session) => session.expires_at(),
-        }
+        self.keeper.tokens()?.expires_at
     }
 
     /// The scopes X granted, space-separated.
     #[wasm_bindgen(getter)]
     pub fn scope(&self) -> Option<String> {
-        match &self.held {
-            Held::Page(keeper) => keeper.tokens()?.scope,
-            Held::Worker(session) => session.scope(),
-        }
+        self.keeper.tokens()?.scope
     }
 
     /// Who signed in, when the worker could ask X (scopes tweet.read and users.read).
-    #[wasm_bindgen(getter, unchecked_return_type = "XUser | undefined")]
+    #[wasm_bindgen(getter)]
     pub fn user(&self) -> JsValue {
-        match &self.held {
-            Held::Page(keeper) => keeper.user(),
-            Held::Worker(session) => session.user(),
-        }
+        self.keeper.user()
     }
 
-    /// Who holds the tokens: "browser" (this page) or "worker".
-    #[wasm_bindgen(getter, unchecked_return_type = "Custody")]
+    /// Who holds the tokens: this page.
+    #[wasm_bindgen(getter)]
     pub fn custody(&self) -> String {
-        match &self.held {
-            Held::Page(_) => "browser",
-            Held::Worker(_) => "worker",
-        }
-        .to_owned()
+        "browser".to_owned()
     }
 
     /// False once the session has ended (signOut, or X no longer accepts it).
     #[wasm_bindgen(getter = signedIn)]
     pub fn signed_in(&self) -> bool {
-        match &self.held {
-            Held::Page(keeper) => keeper.tokens().is_some(),
-            Held::Worker(session) => session.signed_in(),
-        }
+        self.keeper.tokens().is_some()
     }
 
-    /// `fetch` for X API v2 through the worker's proxy as this session's user. Browser
-    /// custody: with the session's token, refreshed first when (nearly) expired, and once
-    /// more, with one retry, after a 401. Worker custody: with the session cookie.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
-    pub fn fetch(
-        &self,
-        input: String,
-        #[wasm_bindgen(unchecked_param_type = "RequestInit")] init: JsValue,
-    ) -> Promise {
-        match &self.held {
-            Held::Page(keeper) => js::promise(Box::pin(api::fetch(Rc::clone(keeper), input, init))),
-            Held::Worker(session) => {
-                let session = Rc::clone(session);
-                js::promise(Box::pin(async move { session.fetch(input, init).await }))
-            }
-        }
+    /// `fetch` for X API v2 through the worker's proxy with the session's token, refreshed
+    /// first when (nearly) expired, and once more, with one retry, after a 401.
+    pub fn fetch(&self, input: String, init: JsValue) -> Promise {
+        js::promise(Box::pin(api::fetch(Rc::clone(&self.keeper), input, init)))
     }
 
-    /// Refreshes the tokens now (joining a refresh under way). In worker custody the worker
-    /// refreshes them itself: this resolves at once.
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    /// Refreshes the tokens now (joining a refresh under way).
     pub fn refresh(&self) -> Promise {
-        let keeper = match &self.held {
-            Held::Page(keeper) => Rc::clone(keeper),
-            Held::Worker(_) => return Promise::resolve(&JsValue::UNDEFINED),
-        };
+        let keeper = Rc::clone(&self.keeper);
         js::promise(Box::pin(async move {
             keeper.settled().await;
-            let current = keeper
-                .tokens()
-                .ok_or_else(crate::error::Error::signed_out)?;
+            let current = keeper.tokens().ok_or_else(Error::signed_out)?;
             keeper.refresh_replacing(&current.access).await?;
             Ok(JsValue::UNDEFINED)
         }))
     }
 
     /// Ends the session at once (tokens forgotten here, in storage and in the origin's
-    /// other tabs; `onSignedOut("sign_out")`), then has the worker revoke the grant. In
-    /// worker custody `{everywhere: true}` ends all of the user's sessions; the worker
-    /// revokes the grant when the last one ends.
+    /// other tabs; `onSignedOut("sign_out")`), then has the worker revoke the grant.
     /// Rejects, after ending, with `revoke_failed` or `network_error`.
-    #[wasm_bindgen(js_name = signOut, unchecked_return_type = "Promise<void>")]
-    pub fn sign_out_for_js(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ everywhere?: boolean }")] options: JsValue,
-    ) -> Promise {
-        self.sign_out_with(js::get(&options, "everywhere").as_bool() == Some(true))
-    }
-}
-
-impl Session {
-    /// `signOut()`: this session only.
+    #[wasm_bindgen(js_name = signOut)]
     pub fn sign_out(&self) -> Promise {
-        self.sign_out_with(false)
-    }
-
-    fn sign_out_with(&self, everywhere: bool) -> Promise {
-        let keeper = match &self.held {
-            Held::Page(keeper) => keeper,
-            Held::Worker(session) => {
-                let session = Rc::clone(session);
-                return js::promise(Box::pin(async move {
-                    session.sign_out(everywhere).await?;
-                    Ok(JsValue::UNDEFINED)
-                }));
-            }
-        };
-        let ended = keeper.sign_out();
-        let endpoint = keeper.endpoint().to_owned();
+        let ended = self.keeper.sign_out();
+        let endpoint = self.keeper.endpoint().to_owned();
         js::promise(Box::pin(async move {
             if let Some(tokens) = ended {
                 keeper::revoke(&endpoint, &tokens).await?;
@@ -165,63 +150,50 @@ impl Session {
 
 impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let tokens = match &self.held {
-            Held::Page(keeper) => keeper.tokens(),
-            Held::Worker(_) => None,
-        };
         f.debug_struct("Session")
-            .field("custody", &self.custody())
-            .field("tokens", &tokens)
+            .field("tokens", &self.keeper.tokens())
             .finish_non_exhaustive()
     }
 }
 
 impl Session {
-    /// The access token this page holds ("" once the session has ended, and always in
-    /// worker custody).
-    pub fn access_token(&self) -> String {
-        match &self.held {
-            Held::Page(keeper) => keeper
-                .tokens()
-                .map(|tokens| tokens.access.secret().to_owned())
-                .unwrap_or_default(),
-            Held::Worker(_) => String::new(),
+    /// `startSession`, for Rust callers.
+    pub fn after_sign_in(
+        answer: &JsValue,
+        endpoint: &str,
+        options: &JsValue,
+        arrived_ms: f64,
+    ) -> impl Future<Output = Result<Session, JsValue>> + use<> {
+        let started = KeeperOptions::parse(options).and_then(|options| {
+            Session::from_answer(answer, endpoint, &options, arrived_ms).ok_or_else(|| {
+                Error::invalid_response("the worker's token answer has no access_token")
+            })
+        });
+        async move {
+            let session = started?;
+            // The app's one chance to keep the first refresh token, which it never sees.
+            session.announce().await;
+            Ok(session)
         }
     }
 
     /// Starts keeping `tokens` for the app.
-    pub(crate) fn start(
-        endpoint: &str,
-        options: &KeeperOptions,
-        tokens: Tokens,
-        user: JsValue,
-    ) -> Session {
+    fn start(endpoint: &str, options: &KeeperOptions, tokens: Tokens, user: JsValue) -> Session {
         Session {
-            held: Held::Page(Keeper::start(endpoint, options, tokens, user)),
+            keeper: Keeper::start(endpoint, options, tokens, user),
         }
     }
 
-    /// A worker-custody session, from the worker's sign-in or `/twitter-session` answer.
-    pub(crate) fn held_by_worker(session: CookieSession) -> Session {
-        Session {
-            held: Held::Worker(Rc::new(session)),
+    /// `onTokenUpdate` with the session's first tokens, awaited.
+    async fn announce(&self) {
+        if let Some(tokens) = self.keeper.tokens() {
+            self.keeper.announce(&tokens).await;
         }
     }
 
-    /// `onTokenUpdate` with the session's first tokens, awaited (browser custody: in worker
-    /// custody the page gets no tokens).
-    pub(crate) async fn announce(&self) {
-        if let Held::Page(keeper) = &self.held
-            && let Some(tokens) = keeper.tokens()
-        {
-            keeper.announce(&tokens).await;
-        }
-    }
-
-    /// A session from the worker's token answer
-    /// (`{access_token, expires_in?, expires_at?, scope?, refresh_token?, user?}`), also the
-    /// shape kept in storage. `None` when it has no access token.
-    pub(crate) fn from_answer(
+    /// A session from the worker's token answer, also the shape kept in storage. `None`
+    /// when it has no access token.
+    fn from_answer(
         answer: &JsValue,
         endpoint: &str,
         options: &KeeperOptions,
@@ -239,7 +211,7 @@ impl Session {
 
 /// A fresh `{id, name, username}` when `value` has all three as strings, else `undefined`
 /// (other fields the worker may add later are not passed on).
-pub(crate) fn user(value: &JsValue) -> JsValue {
+fn user(value: &JsValue) -> JsValue {
     let (Some(id), Some(name), Some(username)) = (
         js::get_string(value, "id"),
         js::get_string(value, "name"),

@@ -1,5 +1,8 @@
-//! The sign-in flow in headless Chromium
-//! (`cargo test --target wasm32-unknown-unknown -p xauth-web`).
+//! The crate's Rust in headless Chromium
+//! (`cargo test --target wasm32-unknown-unknown -p xauth-web`): the sign-in module's
+//! protocol steps (`signin`) and the keeper module's sessions and OAuth 1.0a (`session`,
+//! `oauth1`). The package's JS entry, which calls them (the `XAuth` class: storage, address
+//! bar, the code exchange, worker custody), is tested as built, in `tests/tests/package_e2e.rs`.
 //!
 //! The worker cannot be reached from the test runner's page, so `globalThis.fetch` is
 //! replaced, per test, by a recorder that answers a canned `Response` (the real worker is
@@ -14,7 +17,9 @@ use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use xauth_core::PkceCodeVerifier;
-use xauth_web::{Session, XAuth, XAuthOptions};
+use xauth_web::oauth1;
+use xauth_web::session::{self, Session};
+use xauth_web::signin::{self, ClientFields};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -23,7 +28,6 @@ const REDIRECT_URI: &str = "http://127.0.0.1:8787/callback";
 const SCOPES: &str = "tweet.read users.read offline.access";
 const AUTHORIZE_URL: &str = "http://127.0.0.1:8790/i/oauth2/authorize";
 const ENDPOINT: &str = "https://worker.test";
-const PENDING_KEY: &str = "xauth:pending";
 const SESSION_KEY: &str = "xauth:session";
 
 /// The worker's answer to a code exchange, with a user and a refresh token.
@@ -54,40 +58,14 @@ fn all_stored_values() -> Vec<String> {
         .collect()
 }
 
-/// A clean slate: no pending sign-in, no stored session, the real address.
+/// A clean slate: no stored session.
 fn reset() {
-    let storage = storage();
-    storage.remove_item(PENDING_KEY).unwrap();
-    storage.remove_item(SESSION_KEY).unwrap();
+    storage().remove_item(SESSION_KEY).unwrap();
     local_storage().remove_item(SESSION_KEY).unwrap();
 }
 
 fn local_storage() -> web_sys::Storage {
     web_sys::window().unwrap().local_storage().unwrap().unwrap()
-}
-
-fn options(fields: &[(&str, &str)]) -> XAuthOptions {
-    let object = Object::new();
-    for (key, value) in fields {
-        Reflect::set(&object, &(*key).into(), &(*value).into()).unwrap();
-    }
-    object.unchecked_into()
-}
-
-fn client_with(storage_kind: &str) -> XAuth {
-    XAuth::new(&options(&[
-        ("clientId", CLIENT_ID),
-        ("redirectUri", REDIRECT_URI),
-        ("scopes", SCOPES),
-        ("authorizeUrl", AUTHORIZE_URL),
-        ("endpoint", ENDPOINT),
-        ("storage", storage_kind),
-    ]))
-    .unwrap()
-}
-
-fn client() -> XAuth {
-    client_with("memory")
 }
 
 fn get(value: &JsValue, key: &str) -> JsValue {
@@ -121,22 +99,8 @@ async fn rejection(promise: Promise) -> JsValue {
     }
 }
 
-/// Writes a pending sign-in as `signIn()` would, with a chosen age.
-fn write_pending(state: &str, verifier: &str, created_at: f64) {
-    let record = Object::new();
-    Reflect::set(&record, &"state".into(), &state.into()).unwrap();
-    Reflect::set(&record, &"verifier".into(), &verifier.into()).unwrap();
-    Reflect::set(&record, &"createdAt".into(), &created_at.into()).unwrap();
-    let json = JSON::stringify(&record).unwrap().as_string().unwrap();
-    storage().set_item(PENDING_KEY, &json).unwrap();
-}
-
 const STATE: &str = "st4te-from-the-test";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-fn fresh_pending() {
-    write_pending(STATE, VERIFIER, js_sys::Date::now());
-}
 
 fn callback_url(query: &str) -> String {
     format!("{REDIRECT_URI}?{query}")
@@ -149,8 +113,6 @@ struct Seen {
     method: String,
     content_type: Option<String>,
     authorization: Option<String>,
-    /// The `X-XAuth` header (worker custody's CSRF check).
-    xauth: Option<String>,
     credentials: Option<String>,
     body: Option<JsValue>,
 }
@@ -174,7 +136,6 @@ impl FakeFetch {
                     method: init.method || "GET",
                     contentType: headers.get("content-type") ?? undefined,
                     authorization: headers.get("authorization") ?? undefined,
-                    xauth: headers.get("x-xauth") ?? undefined,
                     credentials: init.credentials,
                     body: init.body,
                 });
@@ -201,7 +162,6 @@ impl FakeFetch {
                 method: get_str(&request, "method").unwrap(),
                 content_type: get_str(&request, "contentType"),
                 authorization: get_str(&request, "authorization"),
-                xauth: get_str(&request, "xauth"),
                 credentials: get_str(&request, "credentials"),
                 body: get_str(&request, "body").map(|body| parse_json(&body)),
             })
@@ -226,46 +186,50 @@ fn assert_expires_in_two_hours(expires_at: Option<f64>) {
     assert!((7_190.0..=7_201.0).contains(&left), "expires in {left} s");
 }
 
-/// Asserts the one request sent was the code exchange, with exactly this body.
-fn assert_exchange_request(fetch: &FakeFetch, code: &str, verifier: &str) {
-    let seen = fetch.seen();
-    assert_eq!(seen.len(), 1, "{seen:?}");
-    let request = &seen[0];
-    assert_eq!(request.url, format!("{ENDPOINT}/twitter-access-token"));
-    assert_eq!(request.method, "POST");
-    assert_eq!(request.content_type.as_deref(), Some("application/json"));
-    let body = request.body.as_ref().expect("a JSON body");
-    let mut keys: Vec<String> = Reflect::own_keys(body)
-        .unwrap()
-        .iter()
-        .map(|key| key.as_string().unwrap())
-        .collect();
-    keys.sort();
-    assert_eq!(keys, ["code", "codeVerifier", "redirectUri"]);
-    assert_eq!(get_str(body, "code").as_deref(), Some(code));
-    assert_eq!(get_str(body, "codeVerifier").as_deref(), Some(verifier));
-    assert_eq!(get_str(body, "redirectUri").as_deref(), Some(REDIRECT_URI));
+// ---- the sign-in module: the link -------------------------------------------------------
+
+fn fields<'a>(authorize_url: Option<&'a str>) -> ClientFields<'a> {
+    ClientFields {
+        client_id: Some(CLIENT_ID),
+        redirect_uri: Some(REDIRECT_URI),
+        scopes: Some(SCOPES),
+        authorize_url,
+    }
 }
 
-// ---- starting a sign-in ---------------------------------------------------------------
+/// 64 bytes: the verifier's 32, then the state's.
+fn random(seed: u8) -> Vec<u8> {
+    (0..64u8)
+        .map(|i| i.wrapping_mul(7).wrapping_add(seed))
+        .collect()
+}
+
+/// `start`'s three lines.
+fn started(answer: &str) -> (String, String, String) {
+    let lines: Vec<&str> = answer.split('\n').collect();
+    assert_eq!(lines.len(), 3, "{answer:?}");
+    (
+        lines[0].to_owned(),
+        lines[1].to_owned(),
+        lines[2].to_owned(),
+    )
+}
 
 #[wasm_bindgen_test]
-fn sign_in_url_stores_the_pending_entry_and_builds_the_link() {
-    reset();
-    let before = js_sys::Date::now();
-    let link = client().sign_in_url().unwrap();
-    let url = get_str(&link, "url").unwrap();
-    let state = get_str(&link, "state").unwrap();
-
-    // The pending entry, under the namespaced key.
-    let pending = parse_json(&stored(PENDING_KEY).expect("a pending sign-in is stored"));
-    assert_eq!(get_str(&pending, "state").as_deref(), Some(state.as_str()));
-    let verifier = get_str(&pending, "verifier").unwrap();
+fn start_builds_the_link_from_the_random_bytes() {
+    let (url, state, verifier) = started(&signin::start(&fields(Some(AUTHORIZE_URL)), &random(1)));
+    let bytes = random(1);
+    assert_eq!(
+        verifier,
+        PkceCodeVerifier::from_random_bytes(bytes[..32].try_into().unwrap()).secret()
+    );
+    assert_eq!(
+        state,
+        xauth_core::CsrfToken::from_random_bytes(bytes[32..].try_into().unwrap()).as_str()
+    );
     let verifier = PkceCodeVerifier::parse(&verifier).expect("a valid RFC 7636 verifier");
-    let created_at = get(&pending, "createdAt").as_f64().unwrap();
-    assert!(created_at >= before && created_at <= js_sys::Date::now());
 
-    // The link: X's parameters, the challenge being S256 of the stored verifier.
+    // The link: X's parameters, the challenge being S256 of the verifier.
     let challenge = verifier.challenge();
     let (base, query) = url.split_once('?').unwrap();
     assert_eq!(base, AUTHORIZE_URL);
@@ -291,24 +255,89 @@ fn sign_in_url_stores_the_pending_entry_and_builds_the_link() {
         "the verifier never goes to X"
     );
     assert_eq!(state.len(), 43);
+
+    // Other bytes, other secrets; X's own consent page by default.
+    let (other_url, other_state, other_verifier) =
+        started(&signin::start(&fields(None), &random(2)));
+    assert_ne!(other_state, state);
+    assert_ne!(other_verifier, verifier.secret());
+    assert!(other_url.starts_with("https://x.com/i/oauth2/authorize?response_type=code&"));
+    // Too few random bytes: no link.
+    assert!(signin::start(&fields(None), &[7; 63]).starts_with('!'));
 }
 
 #[wasm_bindgen_test]
-fn each_sign_in_gets_fresh_secrets_and_replaces_the_pending_one() {
-    reset();
-    let xauth = client();
-    let first = get_str(&xauth.sign_in_url().unwrap(), "state").unwrap();
-    let first_verifier = get_str(&parse_json(&stored(PENDING_KEY).unwrap()), "verifier");
-    let second = get_str(&xauth.sign_in_url().unwrap(), "state").unwrap();
-    let pending = parse_json(&stored(PENDING_KEY).unwrap());
-    assert_ne!(first, second);
-    assert_eq!(get_str(&pending, "state"), Some(second));
-    assert_ne!(get_str(&pending, "verifier"), first_verifier);
+fn check_client_says_what_is_wrong() {
+    assert_eq!(signin::check_client(&fields(None)), None);
+    assert_eq!(signin::check_client(&fields(Some(AUTHORIZE_URL))), None);
+    let base = fields(None);
+    for (case, wrong) in [
+        (
+            ClientFields {
+                client_id: None,
+                ..base
+            },
+            "clientId",
+        ),
+        (
+            ClientFields {
+                client_id: Some(""),
+                ..base
+            },
+            "clientId",
+        ),
+        (
+            ClientFields {
+                redirect_uri: None,
+                ..base
+            },
+            "redirectUri",
+        ),
+        (
+            ClientFields {
+                redirect_uri: Some("/callback"),
+                ..base
+            },
+            "redirectUri",
+        ),
+        (
+            ClientFields {
+                redirect_uri: Some("https://a.example/cb#f"),
+                ..base
+            },
+            "redirectUri",
+        ),
+        (
+            ClientFields {
+                scopes: Some("tweet.read nope"),
+                ..base
+            },
+            "scopes",
+        ),
+        (
+            ClientFields {
+                scopes: None,
+                ..base
+            },
+            "scopes",
+        ),
+        (
+            ClientFields {
+                authorize_url: Some("x.com"),
+                ..base
+            },
+            "authorizeUrl",
+        ),
+    ] {
+        let message = signin::check_client(&case).unwrap_or_else(|| panic!("{case:?}"));
+        assert!(message.starts_with(wrong), "{case:?}: {message}");
+        let answer = signin::start(&case, &random(0));
+        assert_eq!(answer.strip_prefix('!'), Some(message), "{case:?}");
+    }
 }
 
 #[wasm_bindgen_test]
 fn is_callback_needs_state_and_code_or_error() {
-    let xauth = client();
     for (url, expected) in [
         ("?state=s&code=c", true),
         ("https://app.example/cb?code=c&state=s#x", true),
@@ -320,323 +349,90 @@ fn is_callback_needs_state_and_code_or_error() {
         ("https://app.example/cb?page=2", false),
         ("?state=a&state=b&code=c", false),
         ("", false),
+        (
+            "https://app.example/cb?oauth_token=t&oauth_verifier=v",
+            false,
+        ),
     ] {
-        assert_eq!(xauth.is_callback(Some(url.into())), expected, "{url:?}");
+        assert_eq!(signin::is_callback(url), expected, "{url:?}");
     }
 }
 
 #[wasm_bindgen_test]
-fn invalid_options_throw_invalid_options() {
-    let good = [
-        ("clientId", CLIENT_ID),
-        ("redirectUri", REDIRECT_URI),
-        ("scopes", SCOPES),
-    ];
-    assert!(XAuth::new(&options(&good)).is_ok());
-    let defaults = XAuth::new(&options(&good)).unwrap();
-    assert_eq!(defaults.storage(), "memory");
-    let link = get_str(&defaults.sign_in_url().unwrap(), "url").unwrap();
-    assert!(link.starts_with("https://x.com/i/oauth2/authorize?response_type=code&"));
-
-    let cases: [&[(&str, &str)]; 7] = [
-        &[("redirectUri", REDIRECT_URI), ("scopes", SCOPES)],
-        &[
-            ("clientId", ""),
-            ("redirectUri", REDIRECT_URI),
-            ("scopes", SCOPES),
-        ],
-        &[
-            ("clientId", CLIENT_ID),
-            ("redirectUri", "/callback"),
-            ("scopes", SCOPES),
-        ],
-        &[
-            ("clientId", CLIENT_ID),
-            ("redirectUri", "https://a.example/cb#f"),
-            ("scopes", SCOPES),
-        ],
-        &[
-            ("clientId", CLIENT_ID),
-            ("redirectUri", REDIRECT_URI),
-            ("scopes", "tweet.read nope"),
-        ],
-        &[
-            ("clientId", CLIENT_ID),
-            ("redirectUri", REDIRECT_URI),
-            ("scopes", SCOPES),
-            ("authorizeUrl", "x.com"),
-        ],
-        &[
-            ("clientId", CLIENT_ID),
-            ("redirectUri", REDIRECT_URI),
-            ("scopes", SCOPES),
-            ("storage", "cookies"),
-        ],
-    ];
-    for fields in cases {
-        let error = XAuth::new(&options(fields)).unwrap_err();
-        assert_eq!(code(&error), "invalid_options", "{fields:?}");
-    }
+fn proxy_urls_are_for_x_api_v2_only() {
     assert_eq!(
-        code(&XAuth::new(&JsValue::UNDEFINED.unchecked_into()).unwrap_err()),
-        "invalid_options"
+        signin::proxy_url(ENDPOINT, "https://api.x.com/2/users/me?user.fields=id").as_deref(),
+        Some("https://worker.test/twitter-api/2/users/me?user.fields=id")
     );
-    let mut xauth = client();
     assert_eq!(
-        code(&xauth.set_storage("cookies").unwrap_err()),
-        "invalid_options"
+        signin::proxy_url("", "/2/tweets").as_deref(),
+        Some("/twitter-api/2/tweets")
     );
-    assert_eq!(xauth.storage(), "memory");
-}
-
-// ---- the callback: success --------------------------------------------------------------
-
-#[wasm_bindgen_test]
-async fn a_callback_exchanges_the_code_and_the_pending_entry_is_single_use() {
-    reset();
-    let xauth = client();
-    let state = get_str(&xauth.sign_in_url().unwrap(), "state").unwrap();
-    let verifier = get_str(&parse_json(&stored(PENDING_KEY).unwrap()), "verifier").unwrap();
-    let url = callback_url(&format!("state={state}&code=the%2Bcode"));
-    assert!(xauth.is_callback(Some(url.clone())));
-
-    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    let session = settle(xauth.handle_callback(Some(url.clone())))
-        .await
-        .unwrap();
-    assert_exchange_request(&fetch, "the+code", &verifier);
-    assert_eq!(stored(PENDING_KEY), None, "the pending entry is deleted");
-
-    // The session, as JavaScript sees it.
-    assert!(session.is_instance_of::<Object>());
-    assert_eq!(
-        get_str(&session, "accessToken").as_deref(),
-        Some("AT-secret-1")
-    );
-    assert_expires_in_two_hours(get(&session, "expiresAt").as_f64());
-    assert_eq!(get_str(&session, "scope").as_deref(), Some(SCOPES));
-    let user = get(&session, "user");
-    assert_eq!(get_str(&user, "id").as_deref(), Some("42"));
-    assert_eq!(get_str(&user, "name").as_deref(), Some("Ada"));
-    assert_eq!(get_str(&user, "username").as_deref(), Some("ada"));
-    // The refresh token is not a property, and does not show through JSON either.
-    for key in ["refreshToken", "refresh_token"] {
-        assert!(get(&session, key).is_undefined(), "{key}");
-    }
-    let json = JSON::stringify(&session).unwrap().as_string().unwrap();
-    assert!(!json.contains("RT-secret-1"), "{json}");
-
-    // Single use: the same callback again finds nothing pending and sends nothing.
-    let again = rejection(xauth.handle_callback(Some(url))).await;
-    assert_eq!(code(&again), "no_pending_sign_in");
-    assert_eq!(get_str(&again, "reason").as_deref(), Some("missing"));
-    assert_eq!(fetch.seen().len(), 1);
-}
-
-#[wasm_bindgen_test]
-async fn a_session_without_user_or_expiry_has_them_undefined() {
-    reset();
-    fresh_pending();
-    let _fetch = FakeFetch::answer(200, r#"{"access_token":"AT-2","token_type":"bearer"}"#);
-    let session =
-        settle(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
-            .await
-            .unwrap();
-    assert_eq!(get_str(&session, "accessToken").as_deref(), Some("AT-2"));
-    assert!(get(&session, "expiresAt").is_undefined());
-    assert!(get(&session, "scope").is_undefined());
-    assert!(get(&session, "user").is_undefined());
-}
-
-#[wasm_bindgen_test]
-async fn the_callback_query_is_removed_from_the_address_bar() {
-    reset();
-    let window = web_sys::window().unwrap();
-    let history = window.history().unwrap();
-    let original = window.location().href().unwrap();
-    fresh_pending();
-    history
-        .push_state_with_url(
-            &JsValue::NULL,
-            "",
-            Some(&format!(
-                "/signed-in/page?tab=2&state={STATE}&code=c0de&iss=x#section"
-            )),
-        )
-        .unwrap();
-    let xauth = client();
-    assert!(xauth.is_callback(None));
-
-    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    let outcome = settle(xauth.handle_callback(None)).await;
-    let location = window.location();
-    let (path, search, hash) = (
-        location.pathname().unwrap(),
-        location.search().unwrap(),
-        location.hash().unwrap(),
-    );
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-
-    outcome.unwrap();
-    assert_exchange_request(&fetch, "c0de", VERIFIER);
-    assert_eq!(path, "/signed-in/page");
-    assert_eq!(search, "?tab=2");
-    assert_eq!(hash, "#section");
-}
-
-#[wasm_bindgen_test]
-async fn a_refused_callback_is_removed_from_the_address_bar_too() {
-    reset();
-    let window = web_sys::window().unwrap();
-    let history = window.history().unwrap();
-    let original = window.location().href().unwrap();
-    fresh_pending();
-    history
-        .push_state_with_url(&JsValue::NULL, "", Some("/cb?state=forged&code=c0de"))
-        .unwrap();
-    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    let error = rejection(client().handle_callback(None)).await;
-    let (path, search) = (
-        window.location().pathname().unwrap(),
-        window.location().search().unwrap(),
-    );
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    assert_eq!(code(&error), "state_mismatch");
-    assert_eq!((path.as_str(), search.as_str()), ("/cb", ""));
-    assert!(fetch.seen().is_empty(), "{:?}", fetch.seen());
-}
-
-// ---- storage modes -----------------------------------------------------------------------
-
-#[wasm_bindgen_test]
-async fn memory_mode_writes_no_token_to_session_storage() {
-    reset();
-    fresh_pending();
-    let xauth = client();
-    let _fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    let session =
-        settle(xauth.handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
-            .await
-            .unwrap();
-    assert_eq!(
-        get_str(&session, "accessToken").as_deref(),
-        Some("AT-secret-1")
-    );
-    assert_eq!(stored(SESSION_KEY), None);
-    for value in all_stored_values() {
-        assert!(
-            !value.contains("AT-secret") && !value.contains("RT-secret"),
-            "a token in sessionStorage: {value}"
-        );
-    }
-    assert!(xauth.restore_session().is_none());
-}
-
-#[wasm_bindgen_test]
-async fn session_mode_persists_and_restore_session_reads_it() {
-    reset();
-    fresh_pending();
-    let xauth = client_with("session");
-    assert_eq!(xauth.storage(), "session");
-    let _fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    settle(xauth.handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
-        .await
-        .unwrap();
-    let record = stored(SESSION_KEY).expect("the session is stored");
-    assert!(record.contains("AT-secret-1"));
-
-    // A reload: a new client finds it.
-    let reloaded = client_with("session");
-    let session = reloaded.restore_session().expect("a stored session");
-    assert_eq!(session.access_token(), "AT-secret-1");
-    assert_eq!(
-        session.expires_at(),
-        get(&parse_json(&record), "expires_at").as_f64(),
-        "as kept, not counted again from now"
-    );
-    assert_expires_in_two_hours(session.expires_at());
-    assert_eq!(session.scope().as_deref(), Some(SCOPES));
-    assert_eq!(get_str(&session.user(), "username").as_deref(), Some("ada"));
-    // Debug shows no token.
-    let debug = format!("{session:?} {reloaded:?}");
-    assert!(
-        !debug.contains("AT-secret") && !debug.contains("RT-secret"),
-        "{debug}"
-    );
-
-    // Memory mode neither reads it nor keeps it.
-    assert!(client_with("memory").restore_session().is_none());
-    assert!(stored(SESSION_KEY).is_some());
-    let mut switched = client_with("session");
-    switched.set_storage("memory").unwrap();
-    assert_eq!(switched.storage(), "memory");
-    assert_eq!(
-        stored(SESSION_KEY),
-        None,
-        "choosing memory forgets the stored session"
-    );
-    assert!(client_with("session").restore_session().is_none());
-}
-
-#[wasm_bindgen_test]
-fn a_corrupt_stored_session_is_dropped() {
-    reset();
-    for junk in ["not json", "{}", r#"{"access_token":""}"#, "42"] {
-        storage().set_item(SESSION_KEY, junk).unwrap();
-        assert!(client_with("session").restore_session().is_none(), "{junk}");
-        assert_eq!(stored(SESSION_KEY), None, "{junk}");
+    for input in [
+        "https://evil.example/2/users/me",
+        "/1.1/account/verify_credentials.json",
+        "users/me",
+        "/2/tweets/../dm_events",
+    ] {
+        assert_eq!(signin::proxy_url(ENDPOINT, input), None, "{input}");
     }
 }
 
-// ---- the callback: every error -------------------------------------------------------------
+// ---- the sign-in module: the callback ------------------------------------------------------
 
-#[wasm_bindgen_test]
-async fn a_state_mismatch_is_refused_and_consumes_the_pending_entry() {
-    reset();
-    fresh_pending();
-    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    let xauth = client();
-    let error = rejection(xauth.handle_callback(Some(callback_url("state=forged&code=c")))).await;
-    assert_eq!(code(&error), "state_mismatch");
-    assert_eq!(stored(PENDING_KEY), None, "consumed");
-    assert!(fetch.seen().is_empty(), "no code is exchanged");
-    // The right state afterwards is too late: the pending entry is gone.
-    let error =
-        rejection(xauth.handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
-            .await;
-    assert_eq!(code(&error), "no_pending_sign_in");
+/// `take_callback` of `url` with the test's pending sign-in made `age_ms` ago, parsed.
+fn take(url: &str, age_ms: f64) -> JsValue {
+    let now = js_sys::Date::now();
+    parse_json(&signin::take_callback(
+        url,
+        Some(STATE),
+        Some(VERIFIER),
+        Some(now - age_ms),
+        now,
+    ))
+}
+
+/// The `XAuthError` code of a refused callback (`None` when it passed).
+fn refusal(answer: &JsValue) -> Option<String> {
+    get_str(answer, "code")
 }
 
 #[wasm_bindgen_test]
-async fn access_denied_carries_xs_description_and_deletes_the_pending_entry() {
-    reset();
-    fresh_pending();
-    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    let url = callback_url(&format!(
-        "error=access_denied&error_description=The+user+denied+access%21&state={STATE}"
-    ));
-    let error = rejection(client().handle_callback(Some(url))).await;
-    assert_eq!(code(&error), "access_denied");
+fn a_callback_with_this_tabs_state_gives_the_code() {
+    let answer = take(
+        &callback_url(&format!("state={STATE}&code=the%2Bcode")),
+        1000.0,
+    );
+    assert_eq!(get_str(&answer, "ok").as_deref(), Some("the+code"));
+    assert_eq!(refusal(&answer), None);
+    // Outside text comes back as JSON whatever it holds.
+    let answer = take(
+        &callback_url(&format!("state={STATE}&code=a%22b%5C%0A%00")),
+        0.0,
+    );
+    assert_eq!(get_str(&answer, "ok").as_deref(), Some("a\"b\\\n\0"));
+}
+
+#[wasm_bindgen_test]
+fn a_state_mismatch_and_xs_refusals_have_their_codes() {
+    let denied = take(
+        &callback_url(&format!(
+            "error=access_denied&error_description=The+user+denied+access%21&state={STATE}"
+        )),
+        0.0,
+    );
+    assert_eq!(refusal(&denied).as_deref(), Some("access_denied"));
     assert_eq!(
-        get_str(&error, "description").as_deref(),
+        get_str(&denied, "description").as_deref(),
         Some("The user denied access!")
     );
     assert!(
-        get_str(&error, "message")
+        get_str(&denied, "message")
             .unwrap()
             .contains("The user denied access!")
     );
-    assert_eq!(stored(PENDING_KEY), None);
-    assert!(fetch.seen().is_empty());
-}
-
-#[wasm_bindgen_test]
-async fn every_other_callback_refusal_has_its_code() {
     for (query, expected) in [
+        ("state=forged&code=c".to_string(), "state_mismatch"),
         (
             format!("error=invalid_scope&state={STATE}"),
             "authorization_error",
@@ -649,349 +445,60 @@ async fn every_other_callback_refusal_has_its_code() {
             "state_mismatch",
         ),
     ] {
-        reset();
-        fresh_pending();
-        let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-        let error = rejection(client().handle_callback(Some(callback_url(&query)))).await;
-        assert_eq!(code(&error), expected, "{query}");
-        assert_eq!(stored(PENDING_KEY), None, "{query}");
-        assert!(fetch.seen().is_empty(), "{query}");
+        let answer = take(&callback_url(&query), 0.0);
+        assert_eq!(refusal(&answer).as_deref(), Some(expected), "{query}");
+        assert!(get(&answer, "ok").is_undefined(), "{query}");
     }
+    let error = take(
+        &callback_url(&format!("error=invalid_scope&state={STATE}")),
+        0.0,
+    );
+    assert_eq!(get_str(&error, "error").as_deref(), Some("invalid_scope"));
 }
 
 #[wasm_bindgen_test]
-async fn no_pending_sign_in_when_nothing_was_started() {
-    reset();
-    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    let error =
-        rejection(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
-            .await;
-    assert_eq!(code(&error), "no_pending_sign_in");
-    assert_eq!(get_str(&error, "reason").as_deref(), Some("missing"));
-    assert!(fetch.seen().is_empty());
-
-    // An unreadable entry counts as none, and is deleted.
-    for junk in [
-        "{",
-        r#"{"state":"s"}"#,
-        r#"{"state":"s","verifier":"short","createdAt":1}"#,
-    ] {
-        storage().set_item(PENDING_KEY, junk).unwrap();
-        let error = rejection(client().handle_callback(Some(callback_url("state=s&code=c")))).await;
-        assert_eq!(code(&error), "no_pending_sign_in", "{junk}");
-        assert_eq!(stored(PENDING_KEY), None, "{junk}");
-    }
-}
-
-#[wasm_bindgen_test]
-async fn a_pending_entry_older_than_ten_minutes_has_expired() {
+fn no_pending_sign_in_when_there_is_none_or_it_is_unreadable() {
+    let url = callback_url(&format!("state={STATE}&code=c"));
     let now = js_sys::Date::now();
+    for (state, verifier, created_at) in [
+        (None, None, None),
+        (Some(STATE), None, Some(now)),
+        (Some(STATE), Some("short"), Some(now)),
+        (Some(""), Some(VERIFIER), Some(now)),
+        (Some(STATE), Some(VERIFIER), None),
+        (Some(STATE), Some(VERIFIER), Some(f64::NAN)),
+    ] {
+        let answer = parse_json(&signin::take_callback(
+            &url, state, verifier, created_at, now,
+        ));
+        assert_eq!(refusal(&answer).as_deref(), Some("no_pending_sign_in"));
+        assert_eq!(get_str(&answer, "reason").as_deref(), Some("missing"));
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_pending_sign_in_older_than_ten_minutes_has_expired() {
+    let url = callback_url(&format!("state={STATE}&code=c"));
     for (age_ms, expired) in [
         (11.0 * 60_000.0, true),
         (24.0 * 3_600_000.0, true),
         (-3_600_000.0, true), // from the future: not trusted forever
         (9.0 * 60_000.0, false),
+        (-30_000.0, false), // a clock change of half a minute
     ] {
-        reset();
-        write_pending(STATE, VERIFIER, now - age_ms);
-        let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-        let outcome =
-            settle(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
-                .await;
-        assert_eq!(stored(PENDING_KEY), None, "consumed either way ({age_ms})");
+        let answer = take(&url, age_ms);
         if expired {
-            let error = outcome.unwrap_err();
-            assert_eq!(code(&error), "no_pending_sign_in", "{age_ms}");
-            assert_eq!(get_str(&error, "reason").as_deref(), Some("expired"));
-            assert!(get_str(&error, "message").unwrap().contains("10 minutes"));
-            assert!(fetch.seen().is_empty());
+            assert_eq!(
+                refusal(&answer).as_deref(),
+                Some("no_pending_sign_in"),
+                "{age_ms}"
+            );
+            assert_eq!(get_str(&answer, "reason").as_deref(), Some("expired"));
+            assert!(get_str(&answer, "message").unwrap().contains("10 minutes"));
         } else {
-            outcome.unwrap();
-            assert_exchange_request(&fetch, "c", VERIFIER);
+            assert_eq!(get_str(&answer, "ok").as_deref(), Some("c"), "{age_ms}");
         }
     }
-}
-
-#[wasm_bindgen_test]
-async fn a_worker_error_is_exchange_failed_with_its_kind_and_status() {
-    for (status, body, kind, error_code) in [
-        (
-            400,
-            r#"{"error":"invalid_request","error_description":"Value passed for the authorization code was invalid.","kind":"reauthorize"}"#,
-            "reauthorize",
-            Some("invalid_request"),
-        ),
-        (
-            401,
-            r#"{"error":"unauthorized_client","error_description":"Missing valid authorization header","kind":"misconfigured"}"#,
-            "misconfigured",
-            Some("unauthorized_client"),
-        ),
-        (
-            429,
-            r#"{"error":"too_many_requests","error_description":"Slow down.","kind":"transient"}"#,
-            "transient",
-            Some("too_many_requests"),
-        ),
-        // No `kind` (the worker's own input checks) or no JSON at all (a proxy): guessed.
-        (
-            400,
-            r#"{"error":"invalid_request","error_description":"codeVerifier must be ..."}"#,
-            "misconfigured",
-            Some("invalid_request"),
-        ),
-        (502, "<html>Bad gateway</html>", "transient", None),
-    ] {
-        reset();
-        fresh_pending();
-        let fetch = FakeFetch::answer(status, body);
-        let error = rejection(
-            client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))),
-        )
-        .await;
-        assert_eq!(code(&error), "exchange_failed", "{body}");
-        assert_eq!(get_str(&error, "kind").as_deref(), Some(kind), "{body}");
-        assert_eq!(get(&error, "status").as_f64(), Some(f64::from(status)));
-        assert_eq!(get_str(&error, "error").as_deref(), error_code);
-        assert_exchange_request(&fetch, "c", VERIFIER);
-        assert_eq!(stored(PENDING_KEY), None);
-        assert_eq!(stored(SESSION_KEY), None);
-    }
-}
-
-#[wasm_bindgen_test]
-async fn an_unreachable_worker_is_a_network_error() {
-    reset();
-    fresh_pending();
-    let fetch = FakeFetch::unreachable();
-    let error =
-        rejection(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
-            .await;
-    assert_eq!(code(&error), "network_error");
-    assert_exchange_request(&fetch, "c", VERIFIER);
-    assert_eq!(stored(PENDING_KEY), None);
-}
-
-#[wasm_bindgen_test]
-async fn a_success_without_an_access_token_is_an_invalid_response() {
-    for body in ["not json", "{}", r#"{"access_token":""}"#, "[1]"] {
-        reset();
-        fresh_pending();
-        let _fetch = FakeFetch::answer(200, body);
-        let error = rejection(
-            client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))),
-        )
-        .await;
-        assert_eq!(code(&error), "invalid_response", "{body}");
-    }
-}
-
-// ---- fromWorker ----------------------------------------------------------------------------
-
-#[wasm_bindgen_test]
-async fn from_worker_gets_the_config_from_the_endpoint() {
-    reset();
-    let fetch = FakeFetch::answer(200, &worker_config());
-    // A trailing slash on the endpoint is dropped.
-    let xauth = settle(XAuth::from_worker(
-        Some(format!("{ENDPOINT}/")),
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .unwrap();
-    assert_eq!(get_str(&xauth, "storage").as_deref(), Some("memory"));
-    let seen = fetch.seen();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-config"));
-    assert_eq!(seen[0].method, "GET");
-    assert!(seen[0].body.is_none());
-
-    // Without an endpoint: this page's origin.
-    let fetch = FakeFetch::answer(200, &worker_config());
-    settle(XAuth::from_worker(None, JsValue::UNDEFINED))
-        .await
-        .unwrap();
-    assert_eq!(fetch.seen()[0].url, "/twitter-config");
-}
-
-/// The worker's `/twitter-config` answer.
-fn worker_config() -> String {
-    format!(
-        r#"{{"clientId":"cid-from-worker","authorizeUrl":"{AUTHORIZE_URL}","redirectUri":"{REDIRECT_URI}","scopes":"users.read tweet.read"}}"#
-    )
-}
-
-#[wasm_bindgen_test]
-async fn from_worker_builds_links_and_exchanges_through_that_worker() {
-    reset();
-    let fetch = FakeFetch::answer(200, &worker_config());
-    let xauth = settle(XAuth::from_worker(
-        Some(ENDPOINT.into()),
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .unwrap();
-    let sign_in_url: Function = get(&xauth, "signInUrl").unchecked_into();
-    let link = sign_in_url.call0(&xauth).unwrap();
-    let url = get_str(&link, "url").unwrap();
-    assert!(url.starts_with(&format!(
-        "{AUTHORIZE_URL}?response_type=code&client_id=cid-from-worker&"
-    )));
-    assert!(url.contains("&scope=tweet.read%20users.read&"));
-    drop(fetch);
-
-    let state = get_str(&link, "state").unwrap();
-    let fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    let handle: Function = get(&xauth, "handleCallback").unchecked_into();
-    let promise: Promise = handle
-        .call1(
-            &xauth,
-            &callback_url(&format!("state={state}&code=c")).into(),
-        )
-        .unwrap()
-        .unchecked_into();
-    settle(promise).await.unwrap();
-    assert_eq!(
-        fetch.seen()[0].url,
-        format!("{ENDPOINT}/twitter-access-token")
-    );
-}
-
-#[wasm_bindgen_test]
-async fn from_worker_failures_have_codes() {
-    for (status, body, expected) in [
-        (
-            500,
-            r#"{"error":"server_misconfigured","error_description":"The worker's TWITTER_CLIENT_ID is missing.","kind":"misconfigured"}"#,
-            "config_failed",
-        ),
-        (200, "not json", "invalid_response"),
-        (
-            200,
-            r#"{"clientId":"c","redirectUri":"/relative","scopes":"tweet.read"}"#,
-            "invalid_response",
-        ),
-        (0, "", "network_error"),
-    ] {
-        let _fetch = FakeFetch::answer(status, body);
-        let error = rejection(XAuth::from_worker(None, JsValue::UNDEFINED)).await;
-        assert_eq!(code(&error), expected, "{body}");
-        if expected == "config_failed" {
-            assert_eq!(get_str(&error, "kind").as_deref(), Some("misconfigured"));
-            assert_eq!(get(&error, "status").as_f64(), Some(500.0));
-        }
-    }
-}
-
-// ---- signing out ---------------------------------------------------------------------------
-
-/// A signed-in session in storage mode "session", through the real callback path.
-async fn signed_in(answer: &str) -> JsValue {
-    reset();
-    fresh_pending();
-    let _fetch = FakeFetch::answer(200, answer);
-    let session = settle(
-        client_with("session")
-            .handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))),
-    )
-    .await
-    .unwrap();
-    assert!(stored(SESSION_KEY).is_some());
-    session
-}
-
-fn sign_out(session: &JsValue) -> Promise {
-    let sign_out: Function = get(session, "signOut").unchecked_into();
-    sign_out.call0(session).unwrap().unchecked_into()
-}
-
-fn assert_revoke_request(fetch: &FakeFetch, token: &str, hint: &str) {
-    let seen = fetch.seen();
-    assert_eq!(seen.len(), 1, "{seen:?}");
-    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-revoke-token"));
-    assert_eq!(seen[0].method, "POST");
-    assert_eq!(seen[0].content_type.as_deref(), Some("application/json"));
-    let body = seen[0].body.as_ref().unwrap();
-    assert_eq!(get_str(body, "token").as_deref(), Some(token));
-    assert_eq!(get_str(body, "tokenTypeHint").as_deref(), Some(hint));
-}
-
-#[wasm_bindgen_test]
-async fn sign_out_revokes_the_refresh_token_and_clears_everything() {
-    let session = signed_in(TOKEN_ANSWER).await;
-    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
-    let outcome = settle(sign_out(&session)).await.unwrap();
-    assert!(outcome.is_undefined());
-    assert_revoke_request(&fetch, "RT-secret-1", "refresh_token");
-    assert_eq!(stored(SESSION_KEY), None);
-    assert_eq!(get_str(&session, "accessToken").as_deref(), Some(""));
-    assert!(client_with("session").restore_session().is_none());
-    // Twice: nothing left to revoke.
-    settle(sign_out(&session)).await.unwrap();
-    assert_eq!(fetch.seen().len(), 1);
-}
-
-#[wasm_bindgen_test]
-async fn sign_out_without_a_refresh_token_revokes_the_access_token() {
-    let session = signed_in(r#"{"access_token":"AT-only","token_type":"bearer"}"#).await;
-    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
-    settle(sign_out(&session)).await.unwrap();
-    assert_revoke_request(&fetch, "AT-only", "access_token");
-}
-
-#[wasm_bindgen_test]
-async fn a_failed_revoke_rejects_after_clearing() {
-    let session = signed_in(TOKEN_ANSWER).await;
-    let fetch = FakeFetch::answer(
-        502,
-        r#"{"error":"x_unavailable","error_description":"X did not answer in time.","kind":"transient"}"#,
-    );
-    let error = rejection(sign_out(&session)).await;
-    assert_eq!(code(&error), "revoke_failed");
-    assert_eq!(get_str(&error, "kind").as_deref(), Some("transient"));
-    assert_eq!(get(&error, "status").as_f64(), Some(502.0));
-    assert_revoke_request(&fetch, "RT-secret-1", "refresh_token");
-    assert_eq!(
-        stored(SESSION_KEY),
-        None,
-        "cleared although the revoke failed"
-    );
-    assert_eq!(get_str(&session, "accessToken").as_deref(), Some(""));
-
-    let session = signed_in(TOKEN_ANSWER).await;
-    let _fetch = FakeFetch::unreachable();
-    let error = rejection(sign_out(&session)).await;
-    assert_eq!(code(&error), "network_error");
-    assert_eq!(stored(SESSION_KEY), None);
-}
-
-#[wasm_bindgen_test]
-async fn a_restored_session_signs_out_too() {
-    reset();
-    storage()
-        .set_item(
-            SESSION_KEY,
-            r#"{"access_token":"AT-r","refresh_token":"RT-r"}"#,
-        )
-        .unwrap();
-    let session: Session = client_with("session").restore_session().unwrap();
-    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
-    let revoked = session.sign_out();
-    assert_eq!(
-        stored(SESSION_KEY),
-        None,
-        "cleared at once, before the revoke settles"
-    );
-    assert_eq!(session.access_token(), "");
-    settle(revoked).await.unwrap();
-    assert_revoke_request(&fetch, "RT-r", "refresh_token");
-}
-
-// ---- the token keeper (the refresh paths run against the real worker in keeper_e2e.rs) ----
-
-/// An object from JSON, for options that mix strings, numbers and functions.
-fn js_object(json: &str) -> Object {
-    parse_json(json).unchecked_into()
 }
 
 /// Records each call's argument in `globalThis.__xauthCalls[name]`; the function.
@@ -1022,92 +529,294 @@ fn forget_recorded() {
     Reflect::delete_property(&global, &"__xauthCalls".into()).unwrap();
 }
 
-fn client_with_hooks(extra: &str) -> XAuth {
+// ---- the keeper module: sessions -----------------------------------------------------------
+
+/// An object from JSON, for options that mix strings, numbers and functions.
+fn js_object(json: &str) -> Object {
+    parse_json(json).unchecked_into()
+}
+
+/// Session options: `storage`, no timer, and hooks that record what they are told, plus
+/// `extra` (JSON fields, with a leading comma).
+fn options_with(storage: &str, extra: &str) -> JsValue {
     let options = js_object(&format!(
-        r#"{{"clientId":"{CLIENT_ID}","redirectUri":"{REDIRECT_URI}","scopes":"{SCOPES}",
-            "endpoint":"{ENDPOINT}","storage":"local","autoRefresh":false{extra}}}"#
+        r#"{{"storage":"{storage}","autoRefresh":false{extra}}}"#
     ));
     for hook in ["onTokenUpdate", "onTokenRefreshError", "onSignedOut"] {
         Reflect::set(&options, &hook.into(), &recorder(hook)).unwrap();
     }
-    XAuth::new(options.unchecked_ref()).unwrap()
+    options.into()
+}
+
+/// A session after a sign-in whose exchange the worker answered with `answer`.
+async fn signed_in_with(options: &JsValue, answer: &str) -> Session {
+    Session::after_sign_in(&parse_json(answer), ENDPOINT, options, js_sys::Date::now())
+        .await
+        .unwrap()
+}
+
+/// A session in storage "session" after a sign-in answered with `answer`.
+async fn signed_in(answer: &str) -> Session {
+    reset();
+    let session = signed_in_with(&options_with("session", ""), answer).await;
+    assert!(stored(SESSION_KEY).is_some());
+    session
+}
+
+fn restore(storage: &str) -> Option<Session> {
+    session::restore_session(ENDPOINT, &options_with(storage, "")).unwrap()
+}
+
+fn resume(options: &JsValue, tokens: &str, user: &str) -> Result<Session, JsValue> {
+    let user = if user.is_empty() {
+        JsValue::UNDEFINED
+    } else {
+        parse_json(user)
+    };
+    session::resume_session(&parse_json(tokens), &user, ENDPOINT, options)
+}
+
+#[wasm_bindgen_test]
+async fn a_sign_in_gives_a_session_that_keeps_its_refresh_token_inside() {
+    reset();
+    forget_recorded();
+    let session = signed_in_with(&options_with("memory", ""), TOKEN_ANSWER).await;
+    let session = JsValue::from(session);
+    assert_eq!(
+        get_str(&session, "accessToken").as_deref(),
+        Some("AT-secret-1")
+    );
+    assert_eq!(get_str(&session, "custody").as_deref(), Some("browser"));
+    assert_expires_in_two_hours(get(&session, "expiresAt").as_f64());
+    assert_eq!(get_str(&session, "scope").as_deref(), Some(SCOPES));
+    let user = get(&session, "user");
+    assert_eq!(get_str(&user, "id").as_deref(), Some("42"));
+    assert_eq!(get_str(&user, "name").as_deref(), Some("Ada"));
+    assert_eq!(get_str(&user, "username").as_deref(), Some("ada"));
+    // The refresh token is not a property, and does not show through JSON either.
+    for key in ["refreshToken", "refresh_token"] {
+        assert!(get(&session, key).is_undefined(), "{key}");
+    }
+    let json = JSON::stringify(&session).unwrap().as_string().unwrap();
+    assert!(!json.contains("RT-secret-1"), "{json}");
+    // The app was handed the first tokens.
+    let updates = recorded("onTokenUpdate");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(
+        get_str(&updates[0], "refreshToken").as_deref(),
+        Some("RT-secret-1")
+    );
+    assert_expires_in_two_hours(get(&updates[0], "expiresAt").as_f64());
+}
+
+#[wasm_bindgen_test]
+async fn a_session_without_user_or_expiry_has_them_undefined() {
+    reset();
+    let session = signed_in_with(
+        &options_with("memory", ""),
+        r#"{"access_token":"AT-2","token_type":"bearer"}"#,
+    )
+    .await;
+    assert_eq!(session.access_token(), "AT-2");
+    assert!(session.expires_at().is_none());
+    assert!(session.scope().is_none());
+    assert!(session.user().is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn an_answer_without_an_access_token_is_an_invalid_response() {
+    for body in [r#""not an object""#, "{}", r#"{"access_token":""}"#, "[1]"] {
+        let error = Session::after_sign_in(
+            &parse_json(body),
+            ENDPOINT,
+            &options_with("memory", ""),
+            js_sys::Date::now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(code(&error), "invalid_response", "{body}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn memory_mode_writes_no_token_to_storage() {
+    reset();
+    signed_in_with(&options_with("memory", ""), TOKEN_ANSWER).await;
+    assert_eq!(stored(SESSION_KEY), None);
+    assert_eq!(local_storage().get_item(SESSION_KEY).unwrap(), None);
+    for value in all_stored_values() {
+        assert!(
+            !value.contains("AT-secret") && !value.contains("RT-secret"),
+            "a token in sessionStorage: {value}"
+        );
+    }
+    assert!(restore("memory").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn session_mode_persists_and_restore_session_reads_it() {
+    let _session = signed_in(TOKEN_ANSWER).await;
+    let record = stored(SESSION_KEY).expect("the session is stored");
+    assert!(record.contains("AT-secret-1"));
+
+    // A reload finds it.
+    let session = restore("session").expect("a stored session");
+    assert_eq!(session.access_token(), "AT-secret-1");
+    assert_eq!(
+        session.expires_at(),
+        get(&parse_json(&record), "expires_at").as_f64(),
+        "as kept, not counted again from now"
+    );
+    assert_expires_in_two_hours(session.expires_at());
+    assert_eq!(session.scope().as_deref(), Some(SCOPES));
+    assert_eq!(get_str(&session.user(), "username").as_deref(), Some("ada"));
+    // Debug shows no token.
+    let debug = format!("{session:?}");
+    assert!(
+        !debug.contains("AT-secret") && !debug.contains("RT-secret"),
+        "{debug}"
+    );
+    // Memory mode does not read it.
+    assert!(restore("memory").is_none());
+    assert!(stored(SESSION_KEY).is_some());
+}
+
+#[wasm_bindgen_test]
+fn a_corrupt_stored_session_is_dropped() {
+    reset();
+    for junk in ["not json", "{}", r#"{"access_token":""}"#, "42"] {
+        storage().set_item(SESSION_KEY, junk).unwrap();
+        assert!(restore("session").is_none(), "{junk}");
+        assert_eq!(stored(SESSION_KEY), None, "{junk}");
+    }
 }
 
 #[wasm_bindgen_test]
 fn session_options_are_checked() {
     for extra in [
-        r#"{"refreshSkewSeconds":-1}"#,
-        r#"{"refreshSkewSeconds":"60"}"#,
-        r#"{"refreshOn403":"yes"}"#,
-        r#"{"autoRefresh":1}"#,
-        r#"{"onTokenUpdate":"persist"}"#,
-        r#"{"onSignedOut":{}}"#,
-        r#"{"storage":"cookie"}"#,
+        r#","refreshSkewSeconds":-1"#,
+        r#","refreshSkewSeconds":"60""#,
+        r#","refreshOn403":"yes""#,
+        r#","onTokenUpdate":"persist""#,
+        r#","onSignedOut":{}"#,
     ] {
-        let options = js_object(&format!(
-            r#"{{"clientId":"{CLIENT_ID}","redirectUri":"{REDIRECT_URI}","scopes":"{SCOPES}"}}"#
-        ));
-        Object::assign(&options, &js_object(extra));
-        let error = XAuth::new(options.unchecked_ref()).unwrap_err();
+        let options = js_object(&format!(r#"{{"storage":"session"{extra}}}"#));
+        let error = resume(&options.into(), r#"{"accessToken":"AT"}"#, "").unwrap_err();
         assert_eq!(code(&error), "invalid_options", "{extra}");
     }
-    let fine = js_object(&format!(
-        r#"{{"clientId":"{CLIENT_ID}","redirectUri":"{REDIRECT_URI}","scopes":"{SCOPES}",
-            "storage":"local","refreshSkewSeconds":0,"refreshOn403":true,"autoRefresh":false}}"#
-    ));
-    assert_eq!(XAuth::new(fine.unchecked_ref()).unwrap().storage(), "local");
+    let error = resume(
+        &js_object(r#"{"storage":"cookies"}"#).into(),
+        r#"{"accessToken":"AT"}"#,
+        "",
+    )
+    .unwrap_err();
+    assert_eq!(code(&error), "invalid_options");
+    let error = session::restore_session(ENDPOINT, &js_object(r#"{"autoRefresh":1}"#)).unwrap_err();
+    assert_eq!(code(&error), "invalid_options");
+}
+
+fn sign_out(session: &JsValue) -> Promise {
+    let sign_out: Function = get(session, "signOut").unchecked_into();
+    sign_out.call0(session).unwrap().unchecked_into()
+}
+
+fn assert_revoke_request(fetch: &FakeFetch, token: &str, hint: &str) {
+    let seen = fetch.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-revoke-token"));
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].content_type.as_deref(), Some("application/json"));
+    let body = seen[0].body.as_ref().unwrap();
+    assert_eq!(get_str(body, "token").as_deref(), Some(token));
+    assert_eq!(get_str(body, "tokenTypeHint").as_deref(), Some(hint));
 }
 
 #[wasm_bindgen_test]
-async fn the_sign_in_hands_the_first_tokens_to_on_token_update() {
+async fn sign_out_revokes_the_refresh_token_and_clears_everything() {
+    let session = JsValue::from(signed_in(TOKEN_ANSWER).await);
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+    let outcome = settle(sign_out(&session)).await.unwrap();
+    assert!(outcome.is_undefined());
+    assert_revoke_request(&fetch, "RT-secret-1", "refresh_token");
+    assert_eq!(stored(SESSION_KEY), None);
+    assert_eq!(get_str(&session, "accessToken").as_deref(), Some(""));
+    assert!(restore("session").is_none());
+    // Twice: nothing left to revoke.
+    settle(sign_out(&session)).await.unwrap();
+    assert_eq!(fetch.seen().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn sign_out_without_a_refresh_token_revokes_the_access_token() {
+    let session =
+        JsValue::from(signed_in(r#"{"access_token":"AT-only","token_type":"bearer"}"#).await);
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+    settle(sign_out(&session)).await.unwrap();
+    assert_revoke_request(&fetch, "AT-only", "access_token");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_revoke_rejects_after_clearing() {
+    let session = JsValue::from(signed_in(TOKEN_ANSWER).await);
+    let fetch = FakeFetch::answer(
+        502,
+        r#"{"error":"x_unavailable","error_description":"X did not answer in time.","kind":"transient"}"#,
+    );
+    let error = rejection(sign_out(&session)).await;
+    assert_eq!(code(&error), "revoke_failed");
+    assert_eq!(get_str(&error, "kind").as_deref(), Some("transient"));
+    assert_eq!(get(&error, "status").as_f64(), Some(502.0));
+    assert_revoke_request(&fetch, "RT-secret-1", "refresh_token");
+    assert_eq!(
+        stored(SESSION_KEY),
+        None,
+        "cleared although the revoke failed"
+    );
+    assert_eq!(get_str(&session, "accessToken").as_deref(), Some(""));
+
+    let session = JsValue::from(signed_in(TOKEN_ANSWER).await);
+    let _fetch = FakeFetch::unreachable();
+    let error = rejection(sign_out(&session)).await;
+    assert_eq!(code(&error), "network_error");
+    assert_eq!(stored(SESSION_KEY), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_restored_session_signs_out_too() {
     reset();
-    forget_recorded();
-    let xauth = client_with_hooks("");
-    let state = get_str(&xauth.sign_in_url().unwrap(), "state").unwrap();
-    let _fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-    settle(xauth.handle_callback(Some(callback_url(&format!("state={state}&code=c")))))
-        .await
+    storage()
+        .set_item(
+            SESSION_KEY,
+            r#"{"access_token":"AT-r","refresh_token":"RT-r"}"#,
+        )
         .unwrap();
-    let updates = recorded("onTokenUpdate");
-    assert_eq!(updates.len(), 1);
-    let tokens = &updates[0];
+    let session: Session = restore("session").unwrap();
+    let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
+    let revoked = session.sign_out();
     assert_eq!(
-        get_str(tokens, "accessToken").as_deref(),
-        Some("AT-secret-1")
+        stored(SESSION_KEY),
+        None,
+        "cleared at once, before the revoke settles"
     );
-    assert_eq!(
-        get_str(tokens, "refreshToken").as_deref(),
-        Some("RT-secret-1")
-    );
-    assert_expires_in_two_hours(get(tokens, "expiresAt").as_f64());
-    assert_eq!(get_str(tokens, "scope").as_deref(), Some(SCOPES));
-    // storage "local": shared with the origin's other tabs.
-    let stored = local_storage().get_item(SESSION_KEY).unwrap().unwrap();
-    assert!(stored.contains("RT-secret-1"), "{stored}");
+    assert_eq!(session.access_token(), "");
+    settle(revoked).await.unwrap();
+    assert_revoke_request(&fetch, "RT-r", "refresh_token");
 }
 
 #[wasm_bindgen_test]
 async fn resume_session_takes_what_on_token_update_gave() {
     reset();
     forget_recorded();
-    let xauth = client_with_hooks("");
-    let error = xauth
-        .resume_session(
-            js_object(r#"{"refreshToken":"RT"}"#).into(),
-            JsValue::UNDEFINED,
-        )
-        .unwrap_err();
+    let options = options_with("local", "");
+    let error = resume(&options, r#"{"refreshToken":"RT"}"#, "").unwrap_err();
     assert_eq!(code(&error), "invalid_options");
 
-    let session = xauth
-        .resume_session(
-            js_object(
-                r#"{"accessToken":"AT-kept","refreshToken":"RT-kept","expiresAt":1900000000}"#,
-            )
-            .into(),
-            js_object(r#"{"id":"42","name":"Ada","username":"ada"}"#).into(),
-        )
-        .unwrap();
+    let session = resume(
+        &options,
+        r#"{"accessToken":"AT-kept","refreshToken":"RT-kept","expiresAt":1900000000}"#,
+        r#"{"id":"42","name":"Ada","username":"ada"}"#,
+    )
+    .unwrap();
     assert!(session.signed_in());
     assert_eq!(session.access_token(), "AT-kept");
     assert_eq!(session.expires_at(), Some(1_900_000_000.0));
@@ -1117,19 +826,19 @@ async fn resume_session_takes_what_on_token_update_gave() {
         "the app has these already"
     );
     // Restored in another tab (or after a restart) from localStorage:
-    let restored = xauth.restore_session().unwrap();
+    let restored = restore("local").unwrap();
     assert_eq!(restored.access_token(), "AT-kept");
 }
 
 #[wasm_bindgen_test]
 async fn session_fetch_refuses_what_is_not_an_x_api_call_and_sends_nothing() {
     reset();
-    let session = client_with_hooks("")
-        .resume_session(
-            js_object(r#"{"accessToken":"AT","expiresAt":1900000000}"#).into(),
-            JsValue::UNDEFINED,
-        )
-        .unwrap();
+    let session = resume(
+        &options_with("local", ""),
+        r#"{"accessToken":"AT","expiresAt":1900000000}"#,
+        "",
+    )
+    .unwrap();
     let fetch = FakeFetch::answer(200, "{}");
     for input in [
         "https://evil.example/2/users/me",
@@ -1146,12 +855,12 @@ async fn session_fetch_refuses_what_is_not_an_x_api_call_and_sends_nothing() {
 #[wasm_bindgen_test]
 async fn session_fetch_sends_the_bearer_token_to_the_proxy() {
     reset();
-    let session = client_with_hooks("")
-        .resume_session(
-            js_object(r#"{"accessToken":"AT-send","expiresAt":1900000000}"#).into(),
-            JsValue::UNDEFINED,
-        )
-        .unwrap();
+    let session = resume(
+        &options_with("local", ""),
+        r#"{"accessToken":"AT-send","expiresAt":1900000000}"#,
+        "",
+    )
+    .unwrap();
     let fetch = FakeFetch::answer(200, r#"{"data":{}}"#);
     let response = settle(session.fetch(
         "https://api.x.com/2/users/me?user.fields=id".to_owned(),
@@ -1175,13 +884,12 @@ async fn session_fetch_sends_the_bearer_token_to_the_proxy() {
 async fn after_sign_out_nothing_is_sent_and_on_signed_out_is_told_once() {
     reset();
     forget_recorded();
-    let session = client_with_hooks("")
-        .resume_session(
-            js_object(r#"{"accessToken":"AT-out","refreshToken":"RT-out","expiresAt":1900000000}"#)
-                .into(),
-            JsValue::UNDEFINED,
-        )
-        .unwrap();
+    let session = resume(
+        &options_with("local", ""),
+        r#"{"accessToken":"AT-out","refreshToken":"RT-out","expiresAt":1900000000}"#,
+        "",
+    )
+    .unwrap();
     let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
     settle(session.sign_out()).await.unwrap();
     settle(session.sign_out()).await.unwrap();
@@ -1239,13 +947,12 @@ fn stored_record() -> JsValue {
 async fn another_sign_in_found_in_storage_is_not_adopted_it_ends_this_session() {
     reset();
     forget_recorded();
-    let session = client_with_hooks("")
-        .resume_session(
-            js_object(r#"{"accessToken":"AT-ada","refreshToken":"RT-ada","expiresAt":1900000000}"#)
-                .into(),
-            js_object(r#"{"id":"42","name":"Ada","username":"ada"}"#).into(),
-        )
-        .unwrap();
+    let session = resume(
+        &options_with("local", ""),
+        r#"{"accessToken":"AT-ada","refreshToken":"RT-ada","expiresAt":1900000000}"#,
+        r#"{"id":"42","name":"Ada","username":"ada"}"#,
+    )
+    .unwrap();
     // Another tab signed in as Bob: its session replaced this one in localStorage (and
     // this tab missed that tab's word on the channel).
     let bob = r#"{"access_token":"AT-bob","refresh_token":"RT-bob","expires_at":1900000000,
@@ -1278,13 +985,12 @@ async fn another_sign_in_found_in_storage_is_not_adopted_it_ends_this_session() 
 async fn only_successors_of_this_tabs_grant_are_adopted_from_storage() {
     reset();
     forget_recorded();
-    let session = client_with_hooks("")
-        .resume_session(
-            js_object(r#"{"accessToken":"AT-1","refreshToken":"RT-1","expiresAt":1900000000}"#)
-                .into(),
-            js_object(r#"{"id":"42","name":"Ada","username":"ada"}"#).into(),
-        )
-        .unwrap();
+    let session = resume(
+        &options_with("local", ""),
+        r#"{"accessToken":"AT-1","refreshToken":"RT-1","expiresAt":1900000000}"#,
+        r#"{"id":"42","name":"Ada","username":"ada"}"#,
+    )
+    .unwrap();
     let mine = stored_record();
     let rotation = get(&mine, "rotation").as_f64().unwrap_or(0.0);
     let with = |tokens: &str, rotation: f64| {
@@ -1334,23 +1040,21 @@ async fn only_successors_of_this_tabs_grant_are_adopted_from_storage() {
 async fn a_new_sign_in_replaces_the_stored_session_and_its_tabs_end() {
     reset();
     forget_recorded();
-    let xauth = client_with_hooks("");
-    let ada = xauth
-        .resume_session(
-            js_object(r#"{"accessToken":"AT-ada","refreshToken":"RT-ada","expiresAt":1900000000}"#)
-                .into(),
-            js_object(r#"{"id":"42","name":"Ada","username":"ada"}"#).into(),
-        )
-        .unwrap();
+    let options = options_with("local", "");
+    let ada = resume(
+        &options,
+        r#"{"accessToken":"AT-ada","refreshToken":"RT-ada","expiresAt":1900000000}"#,
+        r#"{"id":"42","name":"Ada","username":"ada"}"#,
+    )
+    .unwrap();
     let fetch = FakeFetch::answer(200, r#"{"revoked":true}"#);
     // Another sign-in (here in the same page; another tab hears the same on the channel).
-    let bob = xauth
-        .resume_session(
-            js_object(r#"{"accessToken":"AT-bob","refreshToken":"RT-bob","expiresAt":1900000000}"#)
-                .into(),
-            js_object(r#"{"id":"7","name":"Bob","username":"bob"}"#).into(),
-        )
-        .unwrap();
+    let bob = resume(
+        &options,
+        r#"{"accessToken":"AT-bob","refreshToken":"RT-bob","expiresAt":1900000000}"#,
+        r#"{"id":"7","name":"Bob","username":"bob"}"#,
+    )
+    .unwrap();
     sleep(100).await;
 
     assert!(!ada.signed_in());
@@ -1406,18 +1110,14 @@ async fn expiry_is_counted_on_the_local_clock_from_arrival() {
     reset();
     let real_now_secs = (js_sys::Date::now() / 1000.0).floor();
     let _clock = ClockAhead::by(3.0 * 3_600_000.0);
-    fresh_pending();
     // The worker's clock says two hours from its now; this browser's clock is 3 h ahead.
     let answer = format!(
         r#"{{"access_token":"AT-c","token_type":"bearer","expires_in":7200,
             "expires_at":{},"refresh_token":"RT-c","scope":"{SCOPES}"}}"#,
         real_now_secs + 7200.0
     );
-    let fetch = FakeFetch::answer(200, &answer);
-    let session =
-        settle(client().handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))))
-            .await
-            .unwrap();
+    let fetch = FakeFetch::answer(200, "{}");
+    let session = JsValue::from(signed_in_with(&options_with("memory", ""), &answer).await);
     let left = get(&session, "expiresAt").as_f64().unwrap() - js_sys::Date::now() / 1000.0;
     assert!((7_190.0..=7_201.0).contains(&left), "expires in {left} s");
 
@@ -1426,13 +1126,7 @@ async fn expiry_is_counted_on_the_local_clock_from_arrival() {
         .await
         .unwrap();
     let urls: Vec<String> = fetch.seen().into_iter().map(|seen| seen.url).collect();
-    assert_eq!(
-        urls,
-        [
-            format!("{ENDPOINT}/twitter-access-token"),
-            format!("{ENDPOINT}/twitter-api/2/users/me"),
-        ]
-    );
+    assert_eq!(urls, [format!("{ENDPOINT}/twitter-api/2/users/me")]);
 }
 
 #[wasm_bindgen_test]
@@ -1442,15 +1136,12 @@ async fn tokens_stale_on_arrival_are_refreshed_at_most_once_per_interval() {
     // A skew longer than the tokens live (two hours): every token is stale the moment it
     // arrives.
     let expires_at = (js_sys::Date::now() / 1000.0).floor() + 7200.0;
-    let session = client_with_hooks(r#","refreshSkewSeconds":100000"#)
-        .resume_session(
-            js_object(&format!(
-                r#"{{"accessToken":"AT-1","refreshToken":"RT-1","expiresAt":{expires_at}}}"#
-            ))
-            .into(),
-            JsValue::UNDEFINED,
-        )
-        .unwrap();
+    let session = resume(
+        &options_with("local", r#","refreshSkewSeconds":100000"#),
+        &format!(r#"{{"accessToken":"AT-1","refreshToken":"RT-1","expiresAt":{expires_at}}}"#),
+        "",
+    )
+    .unwrap();
     let fetch = FakeFetch::answer(200, REFRESHED);
     for _ in 0..4 {
         let response = settle(session.fetch("/2/users/me".to_owned(), JsValue::UNDEFINED))
@@ -1491,13 +1182,7 @@ async fn only_local_sessions_speak_on_the_channel() {
     };
     for kind in ["memory", "session", "local"] {
         reset();
-        fresh_pending();
-        let _fetch = FakeFetch::answer(200, TOKEN_ANSWER);
-        let session = settle(
-            client_with(kind).handle_callback(Some(callback_url(&format!("state={STATE}&code=c")))),
-        )
-        .await
-        .unwrap();
+        let session = JsValue::from(signed_in_with(&options_with(kind, ""), TOKEN_ANSWER).await);
         let _fetch = FakeFetch::answer(200, REFRESHED);
         settle(call(&session, "refresh", &[])).await.unwrap();
         assert_eq!(
@@ -1523,12 +1208,17 @@ async fn only_local_sessions_speak_on_the_channel() {
 
 // ---- OAuth 1.0a -------------------------------------------------------------------------
 
-fn oauth1_options(fields: &[(&str, &str)]) -> Option<Object> {
+fn oauth1_options(fields: &[(&str, &str)]) -> JsValue {
     let object = Object::new();
     for (key, value) in fields {
         Reflect::set(&object, &(*key).into(), &(*value).into()).unwrap();
     }
-    Some(object)
+    object.into()
+}
+
+/// `signInWithOAuth1` / `oauth1SignInUrl` of the keeper module, for the test's client.
+fn oauth1_start(options: &JsValue) -> Promise {
+    oauth1::oauth1_start(ENDPOINT, REDIRECT_URI, options)
 }
 
 /// The one request sent: its URL, and its JSON body's fields, sorted.
@@ -1572,7 +1262,7 @@ const SIGNED_IN: &str = r#"{"userId":"2244994945","screenName":"xauthdemo","extr
 #[wasm_bindgen_test]
 async fn oauth1_sign_in_url_posts_the_callback_and_link_mode() {
     let fetch = FakeFetch::answer(200, STARTED);
-    let link = settle(client().oauth1_sign_in_url(None)).await.unwrap();
+    let link = settle(oauth1_start(&JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(get_str(&link, "oauthToken").as_deref(), Some("rt-1"));
     assert_eq!(
         get_str(&link, "url").as_deref(),
@@ -1584,7 +1274,7 @@ async fn oauth1_sign_in_url_posts_the_callback_and_link_mode() {
 
     let fetch = FakeFetch::answer(200, STARTED);
     let options = oauth1_options(&[("callback", "oob"), ("linkMode", "authorize")]);
-    settle(client().oauth1_sign_in_url(options)).await.unwrap();
+    settle(oauth1_start(&options)).await.unwrap();
     let (_, body) = one_request(&fetch, "request-token");
     assert_eq!(
         body,
@@ -1600,7 +1290,7 @@ async fn oauth1_request_token_failures_have_codes() {
         500,
         r#"{"error":"server_misconfigured","error_description":"TWITTER_CONSUMER_KEY is missing.","kind":"misconfigured"}"#,
     );
-    let error = rejection(client().oauth1_sign_in_url(None)).await;
+    let error = rejection(oauth1_start(&JsValue::UNDEFINED)).await;
     assert_eq!(code(&error), "request_failed");
     assert_eq!(get_str(&error, "kind").as_deref(), Some("misconfigured"));
     assert_eq!(get(&error, "status").as_f64(), Some(500.0));
@@ -1610,55 +1300,21 @@ async fn oauth1_request_token_failures_have_codes() {
     );
 
     let _fetch = FakeFetch::answer(200, r#"{"nothing":1}"#);
-    let error = rejection(client().oauth1_sign_in_url(None)).await;
+    let error = rejection(oauth1_start(&JsValue::UNDEFINED)).await;
     assert_eq!(code(&error), "invalid_response");
 
     let _fetch = FakeFetch::unreachable();
-    let error = rejection(client().oauth1_sign_in_url(None)).await;
+    let error = rejection(oauth1_start(&JsValue::UNDEFINED)).await;
     assert_eq!(code(&error), "network_error");
 }
 
 #[wasm_bindgen_test]
-fn is_oauth1_callback_needs_token_and_verifier_or_denied() {
-    let xauth = client();
-    assert!(xauth.is_oauth1_callback(Some(callback_url("oauth_token=t&oauth_verifier=v"))));
-    assert!(xauth.is_oauth1_callback(Some(callback_url("denied=t"))));
-    assert!(!xauth.is_oauth1_callback(Some(callback_url("oauth_token=t"))));
-    assert!(!xauth.is_oauth1_callback(Some(callback_url("oauth_verifier=v"))));
-    assert!(!xauth.is_oauth1_callback(Some(callback_url("state=s&code=c"))));
-    assert!(!xauth.is_oauth1_callback(Some(format!(
-        "{REDIRECT_URI}#oauth_token=t&oauth_verifier=v"
-    ))));
-    assert!(!xauth.is_callback(Some(callback_url("oauth_token=t&oauth_verifier=v"))));
-}
-
-#[wasm_bindgen_test]
-async fn oauth1_callback_exchanges_the_verifier_and_cleans_the_address_bar() {
-    let window = web_sys::window().unwrap();
-    let history = window.history().unwrap();
-    let original = window.location().href().unwrap();
-    history
-        .push_state_with_url(
-            &JsValue::NULL,
-            "",
-            Some("/oauth1/page?tab=2&oauth_token=rt-1&oauth_verifier=v3r#top"),
-        )
-        .unwrap();
-    let xauth = client();
-    assert!(xauth.is_oauth1_callback(None));
+async fn oauth1_finish_exchanges_the_verifier_or_tells_the_worker_of_a_refusal() {
     let fetch = FakeFetch::answer(200, SIGNED_IN);
-    let outcome = settle(xauth.handle_oauth1_callback(None)).await;
-    let location = window.location();
-    let (path, search, hash) = (
-        location.pathname().unwrap(),
-        location.search().unwrap(),
-        location.hash().unwrap(),
-    );
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+    let params = oauth1_options(&[("oauthToken", "rt-1"), ("oauthVerifier", "v3r")]);
+    let user = settle(oauth1::oauth1_finish(ENDPOINT, &params))
+        .await
         .unwrap();
-
-    let user = outcome.unwrap();
     assert_eq!(get_str(&user, "userId").as_deref(), Some("2244994945"));
     assert_eq!(get_str(&user, "screenName").as_deref(), Some("xauthdemo"));
     assert!(get(&user, "extra").is_undefined());
@@ -1668,31 +1324,14 @@ async fn oauth1_callback_exchanges_the_verifier_and_cleans_the_address_bar() {
         body,
         pairs(&[("oauthToken", "rt-1"), ("oauthVerifier", "v3r")])
     );
-    assert_eq!(path, "/oauth1/page");
-    assert_eq!(search, "?tab=2");
-    assert_eq!(hash, "#top");
-}
 
-#[wasm_bindgen_test]
-async fn oauth1_denied_callback_is_access_denied_and_cleaned() {
-    let window = web_sys::window().unwrap();
-    let history = window.history().unwrap();
-    let original = window.location().href().unwrap();
-    history
-        .push_state_with_url(&JsValue::NULL, "", Some("/oauth1/page?denied=rt-1"))
-        .unwrap();
     let fetch = FakeFetch::answer(
         400,
         r#"{"error":"access_denied","error_description":"The user did not authorize the app on X.","kind":"reauthorize"}"#,
     );
-    let outcome = settle(client().handle_oauth1_callback(None)).await;
-    let search = window.location().search().unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-
-    assert_eq!(code(&outcome.unwrap_err()), "access_denied");
-    assert_eq!(search, "");
+    let params = oauth1_options(&[("denied", "rt-1")]);
+    let error = rejection(oauth1::oauth1_finish(ENDPOINT, &params)).await;
+    assert_eq!(code(&error), "access_denied");
     // The worker is told, so it drops the pending sign-in.
     let (_, body) = one_request(&fetch, "access-token");
     assert_eq!(body, pairs(&[("denied", "rt-1"), ("oauthToken", "rt-1")]));
@@ -1701,9 +1340,13 @@ async fn oauth1_denied_callback_is_access_denied_and_cleaned() {
 #[wasm_bindgen_test]
 async fn oauth1_pin_and_worker_errors() {
     let fetch = FakeFetch::answer(200, SIGNED_IN);
-    let user = settle(client().complete_oauth1_pin("rt-1".into(), " 1234567 ".into()))
-        .await
-        .unwrap();
+    let user = settle(oauth1::oauth1_pin(
+        ENDPOINT,
+        "rt-1".into(),
+        " 1234567 ".into(),
+    ))
+    .await
+    .unwrap();
     assert_eq!(get_str(&user, "screenName").as_deref(), Some("xauthdemo"));
     let (_, body) = one_request(&fetch, "access-token");
     assert_eq!(body, pairs(&[("oauthToken", "rt-1"), ("pin", "1234567")]));
@@ -1712,22 +1355,20 @@ async fn oauth1_pin_and_worker_errors() {
         401,
         r#"{"error":"invalid_request","error_description":"The PIN is not valid.","kind":"reauthorize"}"#,
     );
-    let error = rejection(client().complete_oauth1_pin("rt-1".into(), "1".into())).await;
+    let error = rejection(oauth1::oauth1_pin(ENDPOINT, "rt-1".into(), "1".into())).await;
     assert_eq!(code(&error), "exchange_failed");
     assert_eq!(get_str(&error, "kind").as_deref(), Some("reauthorize"));
     assert_eq!(get(&error, "status").as_f64(), Some(401.0));
     assert_eq!(get_str(&error, "error").as_deref(), Some("invalid_request"));
 
     let _fetch = FakeFetch::answer(502, "<html>Bad gateway</html>");
-    let error = rejection(
-        client().handle_oauth1_callback(Some(callback_url("oauth_token=t&oauth_verifier=v"))),
-    )
-    .await;
+    let params = oauth1_options(&[("oauthToken", "t"), ("oauthVerifier", "v")]);
+    let error = rejection(oauth1::oauth1_finish(ENDPOINT, &params)).await;
     assert_eq!(code(&error), "exchange_failed");
     assert_eq!(get_str(&error, "kind").as_deref(), Some("transient"));
 
     let _fetch = FakeFetch::answer(200, r#"{"userId":"1"}"#);
-    let error = rejection(client().complete_oauth1_pin("rt-1".into(), "1".into())).await;
+    let error = rejection(oauth1::oauth1_pin(ENDPOINT, "rt-1".into(), "1".into())).await;
     assert_eq!(code(&error), "invalid_response");
 }
 
@@ -1737,7 +1378,7 @@ async fn oauth1_session_and_sign_out() {
         200,
         r#"{"signedIn":true,"userId":"2244994945","screenName":"xauthdemo"}"#,
     );
-    let session = settle(client().oauth1_session()).await.unwrap();
+    let session = settle(oauth1::oauth1_session(ENDPOINT)).await.unwrap();
     assert_eq!(get(&session, "signedIn").as_bool(), Some(true));
     assert_eq!(
         get_str(&session, "screenName").as_deref(),
@@ -1747,227 +1388,18 @@ async fn oauth1_session_and_sign_out() {
     assert_eq!((method.as_str(), body.len()), ("GET", 0));
 
     let _fetch = FakeFetch::answer(200, r#"{"signedIn":false}"#);
-    let session = settle(client().oauth1_session()).await.unwrap();
+    let session = settle(oauth1::oauth1_session(ENDPOINT)).await.unwrap();
     assert_eq!(get(&session, "signedIn").as_bool(), Some(false));
     assert!(get(&session, "userId").is_undefined());
 
     let fetch = FakeFetch::answer(200, r#"{"signedOut":true}"#);
-    let done = settle(client().oauth1_sign_out()).await.unwrap();
+    let done = settle(oauth1::oauth1_sign_out(ENDPOINT)).await.unwrap();
     assert!(done.is_undefined());
     let (method, body) = one_request(&fetch, "sign-out");
     assert_eq!((method.as_str(), body.len()), ("POST", 0));
 
     let _fetch = FakeFetch::answer(500, r#"{"error":"server_misconfigured"}"#);
-    let error = rejection(client().oauth1_session()).await;
+    let error = rejection(oauth1::oauth1_session(ENDPOINT)).await;
     assert_eq!(code(&error), "request_failed");
     assert_eq!(get_str(&error, "kind").as_deref(), Some("transient"));
-}
-
-// ---- worker custody ---------------------------------------------------------------------
-
-/// The worker's answer to a code exchange in worker custody: no token.
-const CUSTODY_ANSWER: &str = r#"{"user":{"id":"42","name":"Ada","username":"ada"},
-    "scope":"tweet.read users.read offline.access","expiresAt":1900000000,"custody":"worker"}"#;
-
-/// `object.method(...args)`, as JavaScript calls it.
-fn call_js(object: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
-    let function: Function = get(object, method).unchecked_into();
-    let args: js_sys::Array = args.iter().collect();
-    function.apply(object, &args).unwrap()
-}
-
-fn js_fetch(session: &JsValue, input: &str, init: JsValue) -> Promise {
-    call_js(session, "fetch", &[input.into(), init]).unchecked_into()
-}
-
-fn is_signed_in(session: &JsValue) -> bool {
-    get(session, "signedIn").as_bool().unwrap()
-}
-
-/// A worker-custody client (as `fromWorker` makes one from a worker in that mode) whose
-/// hooks record what they are told.
-fn custody_client() -> XAuth {
-    client_with_hooks(r#","custody":"worker""#)
-}
-
-async fn custody_session(xauth: &XAuth) -> JsValue {
-    fresh_pending();
-    let _fetch = FakeFetch::answer(200, CUSTODY_ANSWER);
-    let url = callback_url(&format!("state={STATE}&code=c"));
-    settle(xauth.handle_callback(Some(url))).await.unwrap()
-}
-
-#[wasm_bindgen_test]
-async fn worker_custody_sign_in_gives_a_session_without_tokens() {
-    reset();
-    forget_recorded();
-    let xauth = custody_client();
-    assert_eq!(xauth.custody(), "worker");
-    let session = custody_session(&xauth).await;
-    assert_eq!(get_str(&session, "custody").as_deref(), Some("worker"));
-    assert!(get(&session, "accessToken").is_undefined());
-    assert_eq!(get(&session, "signedIn").as_bool(), Some(true));
-    assert_eq!(get(&session, "expiresAt").as_f64(), Some(1_900_000_000.0));
-    assert_eq!(
-        get_str(&get(&session, "user"), "username").as_deref(),
-        Some("ada")
-    );
-    assert!(
-        recorded("onTokenUpdate").is_empty(),
-        "there are no tokens to hand over"
-    );
-    assert_eq!(local_storage().get_item(SESSION_KEY).unwrap(), None);
-    assert_eq!(stored(SESSION_KEY), None);
-    assert_eq!(stored(PENDING_KEY), None);
-}
-
-#[wasm_bindgen_test]
-async fn worker_custody_fetch_sends_the_cookie_and_the_csrf_header_and_no_token() {
-    reset();
-    let xauth = custody_client();
-    let session = custody_session(&xauth).await;
-    let fetch = FakeFetch::answer(201, r#"{"data":{"id":"1"}}"#);
-    let init = js_object(
-        r#"{"method":"POST","headers":{"authorization":"Bearer leaked","content-type":"application/json"},"body":"{\"text\":\"hi\"}"}"#,
-    );
-    let response = settle(js_fetch(&session, "/2/tweets", init.into()))
-        .await
-        .unwrap();
-    assert_eq!(get(&response, "status").as_f64(), Some(201.0));
-    let seen = fetch.seen();
-    assert_eq!(seen.len(), 1, "{seen:?}");
-    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-api/2/tweets"));
-    assert_eq!(seen[0].method, "POST");
-    assert_eq!(seen[0].credentials.as_deref(), Some("same-origin"));
-    assert_eq!(seen[0].xauth.as_deref(), Some("1"));
-    assert_eq!(seen[0].authorization, None, "no bearer token from the page");
-    assert_eq!(seen[0].content_type.as_deref(), Some("application/json"));
-    let error = rejection(js_fetch(
-        &session,
-        "https://evil.example/2/users/me",
-        JsValue::UNDEFINED,
-    ))
-    .await;
-    assert_eq!(code(&error), "invalid_request");
-}
-
-#[wasm_bindgen_test]
-async fn worker_custody_no_session_ends_the_session_once() {
-    reset();
-    forget_recorded();
-    let xauth = custody_client();
-    let session = custody_session(&xauth).await;
-    let fetch = FakeFetch::answer(
-        401,
-        r#"{"error":"no_session","error_description":"sign in again","kind":"reauthorize"}"#,
-    );
-    let error = rejection(js_fetch(&session, "/2/users/me", JsValue::UNDEFINED)).await;
-    assert_eq!(code(&error), "request_failed");
-    assert_eq!(get_str(&error, "kind").as_deref(), Some("reauthorize"));
-    assert!(!is_signed_in(&session));
-    let error = rejection(js_fetch(&session, "/2/users/me", JsValue::UNDEFINED)).await;
-    assert_eq!(code(&error), "signed_out");
-    assert_eq!(fetch.seen().len(), 1, "nothing sent after the end");
-    let reasons: Vec<String> = recorded("onSignedOut")
-        .iter()
-        .map(|reason| reason.as_string().unwrap())
-        .collect();
-    assert_eq!(reasons, ["reauthorize"]);
-    // X's own 401 (not the worker's no_session) is the app's answer, and ends nothing.
-    let other = custody_session(&xauth).await;
-    let _fetch = FakeFetch::answer(401, r#"{"error":"x_unauthorized","kind":"reauthorize"}"#);
-    let response = settle(js_fetch(&other, "/2/users/me", JsValue::UNDEFINED))
-        .await
-        .unwrap();
-    assert_eq!(get(&response, "status").as_f64(), Some(401.0));
-    assert!(is_signed_in(&other));
-}
-
-#[wasm_bindgen_test]
-async fn worker_custody_restore_session_asks_the_worker() {
-    reset();
-    let xauth = custody_client();
-    let fetch = FakeFetch::answer(
-        200,
-        r#"{"signedIn":true,"user":{"id":"42","name":"Ada","username":"ada"},"scope":"tweet.read","custody":"worker"}"#,
-    );
-    let restored = xauth.restore_session_for_js();
-    assert!(
-        restored.is_instance_of::<Promise>(),
-        "worker custody restores asynchronously"
-    );
-    let session = settle(restored.unchecked_into()).await.unwrap();
-    assert_eq!(get_str(&session, "custody").as_deref(), Some("worker"));
-    assert_eq!(get_str(&get(&session, "user"), "id").as_deref(), Some("42"));
-    let seen = fetch.seen();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-session"));
-    assert_eq!(seen[0].method, "GET");
-    assert_eq!(seen[0].xauth.as_deref(), Some("1"));
-    assert_eq!(seen[0].credentials.as_deref(), Some("same-origin"));
-
-    for (status, body) in [
-        (200, r#"{"signedIn":false,"custody":"worker"}"#),
-        (401, r#"{"error":"no_session","kind":"reauthorize"}"#),
-    ] {
-        let _fetch = FakeFetch::answer(status, body);
-        let nobody = settle(xauth.restore_session_for_js().unchecked_into())
-            .await
-            .unwrap();
-        assert!(nobody.is_undefined(), "{status} {body}");
-    }
-    let _fetch = FakeFetch::answer(500, r#"{"error":"server_misconfigured"}"#);
-    let error = rejection(xauth.restore_session_for_js().unchecked_into()).await;
-    assert_eq!(code(&error), "request_failed");
-    // Browser custody restores synchronously, from storage.
-    assert!(
-        client_with("session")
-            .restore_session_for_js()
-            .is_undefined()
-    );
-}
-
-#[wasm_bindgen_test]
-async fn worker_custody_sign_out_ends_here_then_at_the_worker() {
-    reset();
-    forget_recorded();
-    let xauth = custody_client();
-    let session = custody_session(&xauth).await;
-    let fetch = FakeFetch::answer(
-        200,
-        r#"{"signedOut":true,"grantEnded":true,"revoked":true}"#,
-    );
-    let options = js_object(r#"{"everywhere":true}"#);
-    settle(call_js(&session, "signOut", &[options.into()]).unchecked_into())
-        .await
-        .unwrap();
-    assert!(!is_signed_in(&session));
-    let seen = fetch.seen();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].url, format!("{ENDPOINT}/twitter-sign-out"));
-    assert_eq!(seen[0].xauth.as_deref(), Some("1"));
-    assert_eq!(
-        get(seen[0].body.as_ref().unwrap(), "everywhere").as_bool(),
-        Some(true)
-    );
-    settle(sign_out(&session)).await.unwrap();
-    assert_eq!(fetch.seen().len(), 1, "signed out once");
-    let reasons: Vec<String> = recorded("onSignedOut")
-        .iter()
-        .map(|reason| reason.as_string().unwrap())
-        .collect();
-    assert_eq!(reasons, ["sign_out"]);
-
-    // fromWorker learns the custody from the worker's configuration.
-    let _fetch = FakeFetch::answer(
-        200,
-        &worker_config().replace("\"scopes\"", "\"custody\":\"worker\",\"scopes\""),
-    );
-    let from_worker = settle(XAuth::from_worker(
-        Some(ENDPOINT.to_owned()),
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .unwrap();
-    assert_eq!(get_str(&from_worker, "custody").as_deref(), Some("worker"));
 }
