@@ -3,6 +3,7 @@
 use crate::prelude::*;
 use core::fmt;
 
+use crate::encoding::form_pairs;
 use crate::secrets::AuthorizationCode;
 use crate::state::CsrfToken;
 
@@ -38,13 +39,13 @@ pub struct CallbackParams {
 pub fn parse_callback(input: &str) -> Result<CallbackParams, CallbackError> {
     let query = callback_query(input).ok_or(CallbackError::Malformed)?;
     let mut params = CallbackParams::default();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+    for (name, value) in form_pairs(query) {
         let slot = match &*name {
             "code" => {
                 if params.code.is_some() {
                     return Err(CallbackError::Malformed);
                 }
-                params.code = Some(AuthorizationCode::new(value.into_owned()));
+                params.code = Some(AuthorizationCode::new(value));
                 continue;
             }
             "state" => &mut params.state,
@@ -55,7 +56,7 @@ pub fn parse_callback(input: &str) -> Result<CallbackParams, CallbackError> {
         if slot.is_some() {
             return Err(CallbackError::Malformed);
         }
-        *slot = Some(value.into_owned());
+        *slot = Some(value);
     }
     Ok(params)
 }
