@@ -124,6 +124,7 @@ mod random;
 mod revocation;
 mod scope;
 mod secrets;
+mod sha256;
 mod state;
 mod token;
 mod url;

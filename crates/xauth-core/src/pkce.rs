@@ -3,12 +3,11 @@
 use crate::prelude::*;
 use core::fmt;
 
-use sha2::{Digest as _, Sha256};
-
 use crate::encoding::{base64url, is_unreserved};
 #[cfg(feature = "getrandom")]
 use crate::random::{RandomnessError, random_32};
 use crate::secrets::PkceCodeVerifier;
+use crate::sha256::sha256;
 
 /// Shortest verifier RFC 7636 §4.1 allows.
 const MIN_VERIFIER_LEN: usize = 43;
@@ -54,7 +53,7 @@ impl PkceCodeVerifier {
 
     /// The S256 challenge: `BASE64URL-NOPAD(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2).
     pub fn challenge(&self) -> PkceCodeChallenge {
-        PkceCodeChallenge(base64url(&Sha256::digest(self.secret().as_bytes()).into()))
+        PkceCodeChallenge(base64url(&sha256(self.secret().as_bytes())))
     }
 }
 
