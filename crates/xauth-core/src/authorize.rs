@@ -1,6 +1,6 @@
 //! The authorization request (RFC 6749 §4.1.1 with RFC 7636 §4.3).
 
-use crate::encoding::push_percent_encoded;
+use crate::encoding::{has_any, push_percent_encoded};
 use crate::pkce::PkceCodeChallenge;
 use crate::prelude::*;
 use crate::scope::Scopes;
@@ -38,9 +38,9 @@ impl AuthorizationRequest<'_> {
         let base = self.endpoint.as_str();
         let mut url = String::with_capacity(base.len().saturating_add(512));
         url.push_str(base);
-        if !url.contains('?') {
+        if !has_any(&url, b"?") {
             url.push('?');
-        } else if !url.ends_with(['?', '&']) {
+        } else if !url.bytes().last().is_some_and(|b| b == b'?' || b == b'&') {
             url.push('&');
         }
         url.push_str("response_type=code");

@@ -3,7 +3,7 @@
 use crate::prelude::*;
 use core::fmt;
 
-use crate::encoding::form_pairs;
+use crate::encoding::{before_any, form_pairs, split_at_byte};
 use crate::secrets::AuthorizationCode;
 use crate::state::CsrfToken;
 
@@ -67,8 +67,8 @@ pub(crate) fn callback_query(input: &str) -> Option<&str> {
     if input.len() > MAX_CALLBACK_LEN {
         return None;
     }
-    let input = input.split_once('#').map_or(input, |(before, _)| before);
-    Some(match input.split_once('?') {
+    let input = before_any(input, b"#");
+    Some(match split_at_byte(input, b'?') {
         Some((_, query)) => query,
         // A URL without a query: there are no parameters.
         None if looks_like_url(input) => "",
@@ -78,7 +78,7 @@ pub(crate) fn callback_query(input: &str) -> Option<&str> {
 
 /// `scheme://` before the first `=` or `&`: the input is a URL, not a bare query.
 fn looks_like_url(input: &str) -> bool {
-    let head = input.split(['=', '&']).next().unwrap_or_default();
+    let head = before_any(input, b"=&");
     crate::url::split_scheme(head).is_some()
 }
 

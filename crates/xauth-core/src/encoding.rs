@@ -69,11 +69,10 @@ fn base64url_char(v: u32) -> u8 {
 /// empty pairs skipped, the name ends at the first `=`, `+` is a space, `%XX` a byte (a
 /// `%` without two hex digits stays as it is), and bytes that are not UTF-8 become U+FFFD.
 pub(crate) fn form_pairs(input: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    input
-        .split('&')
+    split_bytes(input, b'&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let (name, value) = split_at_byte(pair, b'=').unwrap_or((pair, ""));
             (form_decode(name), form_decode(value))
         })
 }
@@ -122,6 +121,47 @@ fn utf8_lossy(mut bytes: &[u8]) -> String {
             }
         }
     }
+}
+
+// Splitting at ASCII delimiters byte by byte: `str`'s char patterns bring a UTF-8 char
+// searcher, `memchr` and their panic paths into the browser's wasm for what a byte
+// comparison does (an ASCII byte is always a char boundary in UTF-8).
+
+/// `text` split at the first `byte` (ASCII): what is before it and what is after it.
+pub(crate) fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == byte)?;
+    Some((text.get(..at)?, text.get(at.checked_add(1)?..)?))
+}
+
+/// `text` up to the first of `bytes` (ASCII), or all of it.
+pub(crate) fn before_any<'a>(text: &'a str, bytes: &[u8]) -> &'a str {
+    text.bytes()
+        .position(|b| bytes.contains(&b))
+        .and_then(|at| text.get(..at))
+        .unwrap_or(text)
+}
+
+/// Whether `text` holds any of `bytes` (ASCII).
+pub(crate) fn has_any(text: &str, bytes: &[u8]) -> bool {
+    text.bytes().any(|b| bytes.contains(&b))
+}
+
+/// The pieces of `text` between `byte`s (ASCII), as `str::split` gives them.
+pub(crate) fn split_bytes(text: &str, byte: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    core::iter::from_fn(move || {
+        let current = rest?;
+        match split_at_byte(current, byte) {
+            Some((piece, after)) => {
+                rest = Some(after);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// RFC 3986 §2.3 unreserved character.
@@ -207,6 +247,21 @@ mod tests {
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
         assert_eq!(pairs, expect);
+    }
+
+    #[test]
+    fn byte_splits_are_strs() {
+        for text in ["", "a", "&", "a&b", "&&a&", "é&ü&", "x=1&y"] {
+            let ours: Vec<&str> = split_bytes(text, b'&').collect();
+            let theirs: Vec<&str> = text.split('&').collect();
+            assert_eq!(ours, theirs, "{text:?}");
+            assert_eq!(split_at_byte(text, b'&'), text.split_once('&'), "{text:?}");
+            assert_eq!(
+                before_any(text, b"&="),
+                text.split(['&', '=']).next().unwrap()
+            );
+            assert_eq!(has_any(text, b"&="), text.contains(['&', '=']));
+        }
     }
 
     #[test]

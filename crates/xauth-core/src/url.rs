@@ -1,5 +1,6 @@
 //! Endpoint constants and validated URL newtypes (no `url` crate: only what OAuth needs).
 
+use crate::encoding::{before_any, has_any, split_at_byte};
 use crate::prelude::*;
 use core::fmt;
 
@@ -18,7 +19,7 @@ pub const USERS_ME_PATH: &str = "/2/users/me";
 /// `scheme://rest` split at the first `:`. Matched byte-wise on purpose: a `&str` pattern
 /// search pulls the substring searcher and its panic formatting into the browser's wasm.
 pub(crate) fn split_scheme(value: &str) -> Option<(&str, &str)> {
-    let (scheme, rest) = value.split_once(':')?;
+    let (scheme, rest) = split_at_byte(value, b':')?;
     Some((scheme, rest.strip_prefix("//")?))
 }
 
@@ -28,22 +29,22 @@ pub(crate) fn validate(value: &str) -> Result<(), UrlError> {
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(UrlError::InvalidCharacter);
     }
-    if value.contains('#') {
+    if has_any(value, b"#") {
         return Err(UrlError::Fragment);
     }
     let (scheme, rest) = split_scheme(value).ok_or(UrlError::NotAbsolute)?;
     if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
         return Err(UrlError::UnsupportedScheme);
     }
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let authority = before_any(rest, b"/?");
     // Credentials in a redirect URI are never legitimate and a classic phishing trick.
-    if authority.contains('@') {
+    if has_any(authority, b"@") {
         return Err(UrlError::InvalidHost);
     }
     let port = match authority.strip_prefix('[') {
         // IPv6 literal (RFC 3986 §3.2.2).
         Some(v6) => {
-            let (addr, after) = v6.split_once(']').ok_or(UrlError::InvalidHost)?;
+            let (addr, after) = split_at_byte(v6, b']').ok_or(UrlError::InvalidHost)?;
             if addr.is_empty()
                 || !addr
                     .bytes()
@@ -57,11 +58,11 @@ pub(crate) fn validate(value: &str) -> Result<(), UrlError> {
             }
         }
         None => {
-            let (host, port) = match authority.split_once(':') {
+            let (host, port) = match split_at_byte(authority, b':') {
                 Some((host, port)) => (host, Some(port)),
                 None => (authority, None),
             };
-            if host.is_empty() || host.contains(['[', ']']) {
+            if host.is_empty() || has_any(host, b"[]") {
                 return Err(UrlError::InvalidHost);
             }
             port
