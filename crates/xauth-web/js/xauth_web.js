@@ -106,6 +106,18 @@ function text(at) {
   return decoder.decode(new Uint8Array(wasm.memory.buffer, at + 4, len));
 }
 
+/** An answer of several strings (laid out as the arguments are; absent ones undefined). */
+function fields(at) {
+  const view = new DataView(wasm.memory.buffer);
+  const list = [];
+  for (let next = at + 4, end = next + view.getUint32(at, true); next < end; ) {
+    const len = view.getUint32(next, true);
+    list.push(len === ABSENT ? undefined : text(next));
+    next += 4 + (len === ABSENT ? 0 : len);
+  }
+  return list;
+}
+
 const str = (value) => (typeof value === "string" ? value : undefined);
 const obj = (value) => (typeof value === "object" && value !== null ? value : {});
 
@@ -487,11 +499,11 @@ export class XAuth {
     if (unavailable) throw unavailable;
     const createdAt = typeof pending.createdAt === "number" ? pending.createdAt : NaN;
     const verifier = str(pending.verifier);
-    const answer = JSON.parse(
-      text(call("take_callback", [url, str(pending.state), verifier], createdAt, Date.now())),
+    const [code, message, reason, error, description] = fields(
+      call("take_callback", [url, str(pending.state), verifier], createdAt, Date.now()),
     );
-    if (answer.code) throw fail(answer.code, answer.message, answer);
-    return { code: answer.ok, codeVerifier: verifier };
+    if (code !== "ok") throw fail(code, message, { reason, error, description });
+    return { code: message, codeVerifier: verifier };
   }
 
   /** The code exchange through the worker, and the session it gives. */

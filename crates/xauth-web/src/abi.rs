@@ -7,7 +7,8 @@
 //! little-endian `u32` length and that many bytes, or the length `u32::MAX` for an absent
 //! one. Then the entry calls the function with the buffer's address and length (and any
 //! numbers). A string answer is an address where a `u32` length and the UTF-8 bytes lie,
-//! or 0 for none; it stays valid until the next `buf`. A yes/no answer is 1 or 0.
+//! or 0 for none; it stays valid until the next `buf`; an answer of several strings is
+//! laid out as the arguments are. A yes/no answer is 1 or 0.
 //!
 //! Malformed input (fields that overrun the buffer, text that is not UTF-8) is read as
 //! absent fields: the functions then refuse it as they refuse any missing value.
@@ -55,7 +56,8 @@ pub extern "C" fn is_callback(input: *const u8, len: usize) -> u32 {
 }
 
 /// `signin::take_callback` of `[url, state, verifier]`, the pending sign-in's `createdAt`
-/// (NaN when absent) and the time now.
+/// (NaN when absent) and the time now: fields `["ok", code]`, or the refusal's `[code,
+/// message, reason, error, description]`.
 #[unsafe(no_mangle)]
 pub extern "C" fn take_callback(
     input: *const u8,
@@ -68,9 +70,17 @@ pub extern "C" fn take_callback(
     let state = fields.text();
     let verifier = fields.text();
     let created_at = Some(created_at).filter(|at| at.is_finite());
-    answer(signin::take_callback(
-        url, state, verifier, created_at, now_ms,
-    ))
+    let refusal = match signin::take_callback(url, state, verifier, created_at, now_ms) {
+        Ok(code) => return answer_fields(&[Some("ok"), Some(&code)]),
+        Err(refusal) => refusal,
+    };
+    answer_fields(&[
+        Some(refusal.code),
+        Some(&refusal.message),
+        refusal.reason,
+        refusal.error.as_deref(),
+        refusal.description.as_deref(),
+    ])
 }
 
 /// `signin::proxy_url` of `[endpoint, input]`.
@@ -148,11 +158,30 @@ impl<'a> Iterator for Fields<'a> {
 
 /// A string answer: its length and bytes in the arena, until the next call.
 fn answer(text: String) -> *const u8 {
-    let len = u32::try_from(text.len()).unwrap_or(0);
-    let mut out = Vec::with_capacity(text.len().saturating_add(4));
+    answer_bytes(text.as_bytes())
+}
+
+fn answer_bytes(bytes: &[u8]) -> *const u8 {
+    let len = u32::try_from(bytes.len()).unwrap_or(0);
+    let mut out = Vec::with_capacity(bytes.len().saturating_add(4));
     out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(bytes);
     out.leak().as_ptr()
+}
+
+/// An answer of several fields, laid out as the arguments are (absent ones `u32::MAX`).
+fn answer_fields(fields: &[Option<&str>]) -> *const u8 {
+    let mut out = Vec::new();
+    for field in fields {
+        match field {
+            Some(text) => {
+                out.extend_from_slice(&u32::try_from(text.len()).unwrap_or(0).to_le_bytes());
+                out.extend_from_slice(text.as_bytes());
+            }
+            None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+        }
+    }
+    answer_bytes(&out)
 }
 
 fn answer_opt(text: Option<String>) -> *const u8 {

@@ -2,6 +2,7 @@
 //! compiled into the wasm: the browser already has one.
 
 use crate::prelude::*;
+use core::cell::{Ref, RefCell, RefMut};
 use core::future::Future;
 use core::pin::Pin;
 
@@ -99,4 +100,34 @@ pub(crate) async fn sleep(ms: i32) {
 pub(crate) async fn call_awaited(function: &Function, argument: &JsValue) -> Result<(), JsValue> {
     let returned = function.call1(&JsValue::UNDEFINED, argument)?;
     JsFuture::from(Promise::resolve(&returned)).await.map(drop)
+}
+
+/// A `RefCell` whose misuse (borrowing what is mutably borrowed: a bug, never outside input)
+/// stops the module as any panic does, without `RefCell`'s panic message and the
+/// formatting code it brings into the wasm.
+pub(crate) struct Shared<T>(RefCell<T>);
+
+impl<T> Shared<T> {
+    pub(crate) fn new(value: T) -> Shared<T> {
+        Shared(RefCell::new(value))
+    }
+
+    pub(crate) fn borrow(&self) -> Ref<'_, T> {
+        self.0.try_borrow().unwrap_or_else(|_| trap())
+    }
+
+    pub(crate) fn borrow_mut(&self) -> RefMut<'_, T> {
+        self.0.try_borrow_mut().unwrap_or_else(|_| trap())
+    }
+}
+
+/// Stops the module (a bug: see `Shared`).
+fn trap() -> ! {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    #[allow(clippy::panic)]
+    {
+        panic!("a keeper borrow conflict")
+    }
 }

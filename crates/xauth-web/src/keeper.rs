@@ -40,7 +40,6 @@
 
 use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
-use core::cell::RefCell;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::JsCast as _;
@@ -50,6 +49,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use xauth_core::{AccessToken, CsrfToken, RefreshToken, TokenTypeHint};
 
 use crate::error::{Error, Kind};
+use crate::js::Shared;
 pub(crate) use crate::options::KeeperOptions;
 use crate::store::StorageKind;
 use crate::{http, js};
@@ -205,7 +205,7 @@ pub(crate) struct Keeper {
     /// The worker's base URL without a trailing `/`.
     endpoint: String,
     options: KeeperOptions,
-    state: RefCell<State>,
+    state: Shared<State>,
 }
 
 struct State {
@@ -260,7 +260,7 @@ impl Keeper {
         let keeper = Rc::new(Keeper {
             endpoint: endpoint.to_owned(),
             options: options.clone(),
-            state: RefCell::new(State {
+            state: Shared::new(State {
                 tokens: Some(tokens),
                 user,
                 grant_id,

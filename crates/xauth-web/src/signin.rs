@@ -8,9 +8,7 @@
 //!
 //! Nothing here touches a JS object, a promise or a browser API, and nothing outlives a
 //! call: so the wasm needs no wasm-bindgen, no futures, no browser bindings, and its
-//! allocator is an arena that starts over at every call (`arena`). Answers that carry
-//! outside text (a callback's code, X's error description) are JSON, which the entry
-//! parses; the link is three lines of URL-safe text.
+//! allocator is an arena that starts over at every call (`arena`).
 
 use crate::prelude::*;
 use xauth_core::{
@@ -82,32 +80,101 @@ pub fn is_callback(url: &str) -> bool {
 /// (`state`, `verifier`, `created_at`, already deleted from storage by the entry: single
 /// use, whatever happens next) and the time now: the pending sign-in (present, well
 /// formed, at most 10 minutes old), then the state in constant time, then X's `error`,
-/// then the `code`. JSON: `{"ok": code}`, or an `XAuthError`'s fields (`code`, `message`
-/// and, where they apply, `reason`, `error`, `description`).
+/// then the `code`. The code to exchange, or why the callback is refused.
 pub fn take_callback(
     url: &str,
     state: Option<&str>,
     verifier: Option<&str>,
     created_at: Option<f64>,
     now_ms: f64,
-) -> String {
+) -> Result<String, Refusal> {
     let state = state.and_then(|s| CsrfToken::parse(s).ok());
     let verifier = verifier.and_then(|v| PkceCodeVerifier::parse(v).ok());
     let created_at = created_at.filter(|at| at.is_finite());
     let (Some(state), Some(_), Some(created_at)) = (state, verifier, created_at) else {
-        return no_pending(false);
+        return Err(Refusal::no_pending(false));
     };
     if !(-CLOCK_SKEW_MS..=PENDING_MAX_AGE_MS).contains(&(now_ms - created_at)) {
-        return no_pending(true);
+        return Err(Refusal::no_pending(true));
     }
     match validate_callback(url, &state) {
-        Ok(callback) => {
-            let mut json = String::from("{\"ok\":");
-            push_json_str(&mut json, callback.code().secret());
-            json.push('}');
-            json
+        Ok(callback) => Ok(callback.into_code().secret().to_owned()),
+        Err(error) => Err(Refusal::from(error)),
+    }
+}
+
+/// A refused callback: an `XAuthError`'s fields, which the entry throws.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The stable `code`: `no_pending_sign_in`, `state_mismatch`, `access_denied`, ...
+    pub code: &'static str,
+    /// What happened, for people.
+    pub message: String,
+    /// `no_pending_sign_in`: `missing` or `expired`.
+    pub reason: Option<&'static str>,
+    /// X's `error`, for `authorization_error`.
+    pub error: Option<String>,
+    /// X's `error_description` (text from outside).
+    pub description: Option<String>,
+}
+
+impl Refusal {
+    /// `no_pending_sign_in` with `reason` `missing` (nothing stored in this tab, or not
+    /// readable) or `expired` (stored more than 10 minutes ago).
+    fn no_pending(expired: bool) -> Refusal {
+        let (reason, message) = if expired {
+            (
+                "expired",
+                "the sign-in was started more than 10 minutes ago and has expired; sign in again",
+            )
+        } else {
+            (
+                "missing",
+                "no sign-in was started in this tab (or it was already used); sign in again",
+            )
+        };
+        Refusal {
+            code: "no_pending_sign_in",
+            message: message.to_owned(),
+            reason: Some(reason),
+            error: None,
+            description: None,
         }
-        Err(error) => refused(error),
+    }
+}
+
+/// A callback that `validate_callback` refused, with the same codes.
+impl From<CallbackError> for Refusal {
+    fn from(error: CallbackError) -> Refusal {
+        let code = error.code();
+        let (message, x_error, description) = match error {
+            CallbackError::AccessDenied { description } => {
+                ("the sign-in with X was declined", None, description)
+            }
+            CallbackError::AuthorizationError { error, description } => {
+                ("X refused the sign-in request", Some(error), description)
+            }
+            CallbackError::MissingCode => ("the callback from X carries no code", None, None),
+            CallbackError::MissingState => ("the callback from X carries no state", None, None),
+            CallbackError::StateMismatch => (
+                "the callback's state does not match the sign-in started in this tab",
+                None,
+                None,
+            ),
+            _ => ("the callback from X is malformed", None, None),
+        };
+        let mut full = String::from(message);
+        if let Some(detail) = description.as_deref().or(x_error.as_deref()) {
+            full.push_str(": ");
+            full.push_str(detail);
+        }
+        Refusal {
+            code,
+            message: full,
+            reason: None,
+            error: x_error,
+            description,
+        }
     }
 }
 
@@ -167,122 +234,4 @@ fn client(fields: &ClientFields<'_>) -> Result<Client, &'static str> {
         scopes,
         authorize_endpoint,
     })
-}
-
-/// `no_pending_sign_in` with `reason` `missing` (nothing stored in this tab, or not ours)
-/// or `expired` (stored more than 10 minutes ago).
-fn no_pending(expired: bool) -> String {
-    let (reason, message) = if expired {
-        (
-            "expired",
-            "the sign-in was started more than 10 minutes ago and has expired; sign in again",
-        )
-    } else {
-        (
-            "missing",
-            "no sign-in was started in this tab (or it was already used); sign in again",
-        )
-    };
-    failure(
-        "no_pending_sign_in",
-        message,
-        &[("reason", Some(reason.to_owned()))],
-    )
-}
-
-/// A callback that `validate_callback` refused, with the same codes.
-fn refused(error: CallbackError) -> String {
-    let code = error.code();
-    let (message, x_error, description) = match error {
-        CallbackError::AccessDenied { description } => {
-            ("the sign-in with X was declined", None, description)
-        }
-        CallbackError::AuthorizationError { error, description } => {
-            ("X refused the sign-in request", Some(error), description)
-        }
-        CallbackError::MissingCode => ("the callback from X carries no code", None, None),
-        CallbackError::MissingState => ("the callback from X carries no state", None, None),
-        CallbackError::StateMismatch => (
-            "the callback's state does not match the sign-in started in this tab",
-            None,
-            None,
-        ),
-        _ => ("the callback from X is malformed", None, None),
-    };
-    let mut full = String::from(message);
-    if let Some(detail) = description.as_deref().or(x_error.as_deref()) {
-        full.push_str(": ");
-        full.push_str(detail);
-    }
-    failure(
-        code,
-        &full,
-        &[("error", x_error), ("description", description)],
-    )
-}
-
-/// An `XAuthError`'s fields as JSON.
-fn failure(code: &str, message: &str, extra: &[(&str, Option<String>)]) -> String {
-    let mut json = String::from("{\"code\":");
-    push_json_str(&mut json, code);
-    json.push_str(",\"message\":");
-    push_json_str(&mut json, message);
-    for (key, value) in extra {
-        if let Some(value) = value {
-            json.push(',');
-            push_json_str(&mut json, key);
-            json.push(':');
-            push_json_str(&mut json, value);
-        }
-    }
-    json.push('}');
-    json
-}
-
-/// Appends `value` as a JSON string: `"` and `\` escaped, control characters as `\u00XX`.
-fn push_json_str(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let byte = u32::from(c);
-                out.push_str("\\u00");
-                for nibble in [byte >> 4, byte & 0xf] {
-                    out.push(char::from(
-                        HEX.get(nibble as usize).copied().unwrap_or(b'0'),
-                    ));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_json_str;
-    use wasm_bindgen_test::wasm_bindgen_test;
-
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-    #[wasm_bindgen_test]
-    fn json_strings_escape_quotes_backslashes_and_controls() {
-        for (value, expected) in [
-            ("", "\"\""),
-            ("plain", "\"plain\""),
-            ("a\"b\\c", "\"a\\\"b\\\\c\""),
-            ("line\nbreak\t\u{0}", "\"line\\u000abreak\\u0009\\u0000\""),
-            ("é ☃ \u{2028}", "\"é ☃ \u{2028}\""),
-        ] {
-            let mut out = String::new();
-            push_json_str(&mut out, value);
-            assert_eq!(out, expected);
-            let parsed = js_sys::JSON::parse(&out).unwrap().as_string().unwrap();
-            assert_eq!(parsed, value);
-        }
-    }
 }

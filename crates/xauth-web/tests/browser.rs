@@ -19,7 +19,7 @@ use wasm_bindgen_test::*;
 use xauth_core::PkceCodeVerifier;
 use xauth_web::oauth1;
 use xauth_web::session::{self, Session};
-use xauth_web::signin::{self, ClientFields};
+use xauth_web::signin::{self, ClientFields, Refusal};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -380,21 +380,15 @@ fn proxy_urls_are_for_x_api_v2_only() {
 
 // ---- the sign-in module: the callback ------------------------------------------------------
 
-/// `take_callback` of `url` with the test's pending sign-in made `age_ms` ago, parsed.
-fn take(url: &str, age_ms: f64) -> JsValue {
+/// `take_callback` of `url` with the test's pending sign-in made `age_ms` ago.
+fn take(url: &str, age_ms: f64) -> Result<String, Refusal> {
     let now = js_sys::Date::now();
-    parse_json(&signin::take_callback(
-        url,
-        Some(STATE),
-        Some(VERIFIER),
-        Some(now - age_ms),
-        now,
-    ))
+    signin::take_callback(url, Some(STATE), Some(VERIFIER), Some(now - age_ms), now)
 }
 
-/// The `XAuthError` code of a refused callback (`None` when it passed).
-fn refusal(answer: &JsValue) -> Option<String> {
-    get_str(answer, "code")
+/// The `XAuthError` code of a refused callback.
+fn refusal(answer: &Result<String, Refusal>) -> Option<&'static str> {
+    answer.as_ref().err().map(|refusal| refusal.code)
 }
 
 #[wasm_bindgen_test]
@@ -403,14 +397,13 @@ fn a_callback_with_this_tabs_state_gives_the_code() {
         &callback_url(&format!("state={STATE}&code=the%2Bcode")),
         1000.0,
     );
-    assert_eq!(get_str(&answer, "ok").as_deref(), Some("the+code"));
-    assert_eq!(refusal(&answer), None);
-    // Outside text comes back as JSON whatever it holds.
+    assert_eq!(answer.as_deref(), Ok("the+code"));
+    // Outside text comes back as it is.
     let answer = take(
         &callback_url(&format!("state={STATE}&code=a%22b%5C%0A%00")),
         0.0,
     );
-    assert_eq!(get_str(&answer, "ok").as_deref(), Some("a\"b\\\n\0"));
+    assert_eq!(answer.as_deref(), Ok("a\"b\\\n\0"));
 }
 
 #[wasm_bindgen_test]
@@ -420,17 +413,14 @@ fn a_state_mismatch_and_xs_refusals_have_their_codes() {
             "error=access_denied&error_description=The+user+denied+access%21&state={STATE}"
         )),
         0.0,
-    );
-    assert_eq!(refusal(&denied).as_deref(), Some("access_denied"));
+    )
+    .unwrap_err();
+    assert_eq!(denied.code, "access_denied");
     assert_eq!(
-        get_str(&denied, "description").as_deref(),
+        denied.description.as_deref(),
         Some("The user denied access!")
     );
-    assert!(
-        get_str(&denied, "message")
-            .unwrap()
-            .contains("The user denied access!")
-    );
+    assert!(denied.message.contains("The user denied access!"));
     for (query, expected) in [
         ("state=forged&code=c".to_string(), "state_mismatch"),
         (
@@ -445,15 +435,17 @@ fn a_state_mismatch_and_xs_refusals_have_their_codes() {
             "state_mismatch",
         ),
     ] {
-        let answer = take(&callback_url(&query), 0.0);
-        assert_eq!(refusal(&answer).as_deref(), Some(expected), "{query}");
-        assert!(get(&answer, "ok").is_undefined(), "{query}");
+        assert_eq!(
+            refusal(&take(&callback_url(&query), 0.0)),
+            Some(expected),
+            "{query}"
+        );
     }
     let error = take(
         &callback_url(&format!("error=invalid_scope&state={STATE}")),
         0.0,
     );
-    assert_eq!(get_str(&error, "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(error.unwrap_err().error.as_deref(), Some("invalid_scope"));
 }
 
 #[wasm_bindgen_test]
@@ -468,11 +460,11 @@ fn no_pending_sign_in_when_there_is_none_or_it_is_unreadable() {
         (Some(STATE), Some(VERIFIER), None),
         (Some(STATE), Some(VERIFIER), Some(f64::NAN)),
     ] {
-        let answer = parse_json(&signin::take_callback(
-            &url, state, verifier, created_at, now,
-        ));
-        assert_eq!(refusal(&answer).as_deref(), Some("no_pending_sign_in"));
-        assert_eq!(get_str(&answer, "reason").as_deref(), Some("missing"));
+        let refused = signin::take_callback(&url, state, verifier, created_at, now).unwrap_err();
+        assert_eq!(
+            (refused.code, refused.reason),
+            ("no_pending_sign_in", Some("missing"))
+        );
     }
 }
 
@@ -486,17 +478,19 @@ fn a_pending_sign_in_older_than_ten_minutes_has_expired() {
         (9.0 * 60_000.0, false),
         (-30_000.0, false), // a clock change of half a minute
     ] {
-        let answer = take(&url, age_ms);
-        if expired {
-            assert_eq!(
-                refusal(&answer).as_deref(),
-                Some("no_pending_sign_in"),
-                "{age_ms}"
-            );
-            assert_eq!(get_str(&answer, "reason").as_deref(), Some("expired"));
-            assert!(get_str(&answer, "message").unwrap().contains("10 minutes"));
-        } else {
-            assert_eq!(get_str(&answer, "ok").as_deref(), Some("c"), "{age_ms}");
+        match take(&url, age_ms) {
+            Err(refused) => {
+                assert!(expired, "{age_ms}: {refused:?}");
+                assert_eq!(
+                    (refused.code, refused.reason),
+                    ("no_pending_sign_in", Some("expired"))
+                );
+                assert!(refused.message.contains("10 minutes"));
+            }
+            Ok(code) => {
+                assert!(!expired, "{age_ms}");
+                assert_eq!(code, "c");
+            }
         }
     }
 }
