@@ -125,7 +125,8 @@ fn utf8_lossy(mut bytes: &[u8]) -> String {
 
 // Splitting at ASCII delimiters byte by byte: `str`'s char patterns bring a UTF-8 char
 // searcher, `memchr` and their panic paths into the browser's wasm for what a byte
-// comparison does (an ASCII byte is always a char boundary in UTF-8).
+// comparison does (an ASCII byte is always a char boundary in UTF-8). Likewise a byte is
+// looked for with `iter().any()`: `<[u8]>::contains` is a generic search of its own there.
 
 /// `text` split at the first `byte` (ASCII): what is before it and what is after it.
 pub(crate) fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
@@ -134,16 +135,18 @@ pub(crate) fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
 }
 
 /// `text` up to the first of `bytes` (ASCII), or all of it.
+#[allow(clippy::manual_contains)]
 pub(crate) fn before_any<'a>(text: &'a str, bytes: &[u8]) -> &'a str {
     text.bytes()
-        .position(|b| bytes.contains(&b))
+        .position(|b| bytes.iter().any(|&x| x == b))
         .and_then(|at| text.get(..at))
         .unwrap_or(text)
 }
 
 /// Whether `text` holds any of `bytes` (ASCII).
+#[allow(clippy::manual_contains)]
 pub(crate) fn has_any(text: &str, bytes: &[u8]) -> bool {
-    text.bytes().any(|b| bytes.contains(&b))
+    text.bytes().any(|b| bytes.iter().any(|&x| x == b))
 }
 
 /// The pieces of `text` between `byte`s (ASCII), as `str::split` gives them.

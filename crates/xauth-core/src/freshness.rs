@@ -39,6 +39,8 @@ pub fn refresh_may_help(status: u16, refresh_on_403: bool) -> bool {
 /// assert_eq!(x_api_path("https://evil.example/2/users/me"), None);
 /// assert_eq!(x_api_path("/2/tweets/../dm_events"), None);
 /// ```
+// `iter().any()` rather than `contains`: see `encoding::has_any`.
+#[allow(clippy::manual_contains)]
 pub fn x_api_path(input: &str) -> Option<&str> {
     let path = ["https://api.x.com/2/", "https://api.twitter.com/2/", "/2/"]
         .iter()
@@ -57,11 +59,11 @@ pub fn x_api_path(input: &str) -> Option<&str> {
         .split(|&b| b == b'/')
         .any(|segment| segment == b"." || segment == b"..")
         || route.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2e"))
-        || route.contains(&b'\\');
+        || route.iter().any(|&b| b == b'\\');
     // A browser's URL parser drops tabs and newlines anywhere and trims controls and spaces
     // at the end: `.\t.` or a trailing `.. ` would reach the proxy as a dot segment.
-    let browser_junk = bytes.iter().any(u8::is_ascii_control) || route.contains(&b' ');
-    if route.is_empty() || dot_segment || browser_junk || bytes.contains(&b'#') {
+    let browser_junk = bytes.iter().any(u8::is_ascii_control) || route.iter().any(|&b| b == b' ');
+    if route.is_empty() || dot_segment || browser_junk || bytes.iter().any(|&b| b == b'#') {
         return None;
     }
     Some(path)

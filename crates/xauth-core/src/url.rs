@@ -48,7 +48,7 @@ pub(crate) fn validate(value: &str) -> Result<(), UrlError> {
             if addr.is_empty()
                 || !addr
                     .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b":.".contains(&b))
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
             {
                 return Err(UrlError::InvalidHost);
             }
