@@ -36,17 +36,19 @@ pub(crate) fn push_percent_encoded_bytes(out: &mut String, value: &[u8]) {
 pub(crate) fn base64url(bytes: &[u8; 32]) -> String {
     let mut out = String::with_capacity(43);
     let mut push = |sextet: u32| out.push(char::from(base64url_char(sextet & 0x3f)));
-    for chunk in bytes.chunks(3) {
-        let [a, b, c] = [0, 1, 2].map(|i| u32::from(chunk.get(i).copied().unwrap_or(0)));
-        let n = (a << 16) | (b << 8) | c;
-        push(n >> 18);
-        push(n >> 12);
-        if chunk.len() > 1 {
-            push(n >> 6);
+    // 10 groups of 3 bytes (4 characters each), then 2 bytes (3 characters).
+    let (groups, [a, b]) = bytes.as_chunks::<3>() else {
+        return out;
+    };
+    for [a, b, c] in groups {
+        let n = (u32::from(*a) << 16) | (u32::from(*b) << 8) | u32::from(*c);
+        for shift in [18, 12, 6, 0] {
+            push(n >> shift);
         }
-        if chunk.len() > 2 {
-            push(n);
-        }
+    }
+    let n = (u32::from(*a) << 16) | (u32::from(*b) << 8);
+    for shift in [18, 12, 6] {
+        push(n >> shift);
     }
     out
 }
@@ -112,7 +114,9 @@ fn utf8_lossy(mut bytes: &[u8]) -> String {
                 return out;
             }
             Err(error) => {
-                let (valid, rest) = bytes.split_at(error.valid_up_to());
+                let (valid, rest) = bytes
+                    .split_at_checked(error.valid_up_to())
+                    .unwrap_or((bytes, &[]));
                 out.push_str(core::str::from_utf8(valid).unwrap_or_default());
                 out.push(char::REPLACEMENT_CHARACTER);
                 bytes = rest
