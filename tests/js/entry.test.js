@@ -152,6 +152,8 @@ let XAuth;
 const tests = {
   // First: nothing has loaded the keeper module yet.
   async "worker custody, and a sign-in link, load no keeper module"() {
+    const oauth1Loaded = () =>
+      performance.getEntriesByType("resource").some((e) => e.name.includes("xauth_oauth1"));
     const keeperLoaded = () =>
       performance.getEntriesByType("resource").some((e) => e.name.includes("xauth_keeper"));
     let seen = answer(200, { ...WORKER_CONFIG, custody: "worker" });
@@ -176,6 +178,7 @@ const tests = {
     check(restoring instanceof Promise, "a promise while the keeper module loads");
     equal((await restoring).accessToken, "AT-s");
     check(keeperLoaded(), "the keeper module is loaded now");
+    check(!oauth1Loaded(), "OAuth 1.0a is not");
     const resumed = browser.resumeSession({ accessToken: "AT-r" });
     check(!(resumed instanceof Promise), "at once once it is loaded");
     equal(resumed.accessToken, "AT-r");
@@ -612,7 +615,7 @@ const tests = {
     await gone.signOut();
   },
 
-  async "OAuth 1.0a goes through the keeper module"() {
+  async "OAuth 1.0a goes through its own module"() {
     let seen = answer(200, { url: "https://x.test/oauth/authorize?oauth_token=rt-1", oauthToken: "rt-1" });
     const link = await client().oauth1SignInUrl({ callback: "oob", linkMode: "authorize" });
     equal(link, { url: "https://x.test/oauth/authorize?oauth_token=rt-1", oauthToken: "rt-1" });
@@ -629,8 +632,30 @@ const tests = {
     seen = answer(200, { signedOut: true });
     equal(await client().oauth1SignOut(), undefined);
     equal([seen[0].url, seen[0].method], [`${ENDPOINT}/twitter-oauth1/sign-out`, "POST"]);
-    answer(500, { error: "server_misconfigured", kind: "misconfigured" });
-    equal(code(await failure(() => client().oauth1Session())), "request_failed");
+    seen = answer(200, { signedIn: false });
+    equal(await client().oauth1Session(), { signedIn: false });
+    answer(500, { error: "server_misconfigured" });
+    let error = await failure(() => client().oauth1Session());
+    equal([code(error), error.kind, error.status], ["request_failed", "transient", 500]);
+
+    // Failures of the request token, the verifier and the PIN have their codes.
+    answer(500, { error: "server_misconfigured", error_description: "TWITTER_CONSUMER_KEY is missing.", kind: "misconfigured" });
+    error = await failure(() => client().oauth1SignInUrl());
+    equal([code(error), error.kind, error.status, error.error], ["request_failed", "misconfigured", 500, "server_misconfigured"]);
+    answer(200, { nothing: 1 });
+    equal(code(await failure(() => client().oauth1SignInUrl())), "invalid_response");
+    answer(0, "");
+    equal(code(await failure(() => client().oauth1SignInUrl())), "network_error");
+    answer(401, { error: "invalid_request", error_description: "The PIN is not valid.", kind: "reauthorize" });
+    error = await failure(() => client().completeOAuth1Pin("rt-1", "1"));
+    equal([code(error), error.kind, error.status, error.error], ["exchange_failed", "reauthorize", 401, "invalid_request"]);
+    answer(200, { userId: "1" });
+    equal(code(await failure(() => client().completeOAuth1Pin("rt-1", "1"))), "invalid_response");
+    answer(502, "<html>Bad gateway</html>");
+    error = await failure(() => client().handleOAuth1Callback(callbackUrl("oauth_token=t&oauth_verifier=v")));
+    equal([code(error), error.kind], ["exchange_failed", "transient"]);
+    // Nothing of OAuth 1.0a is kept in the page's storage.
+    equal([sessionStorage.length, localStorage.length], [0, 0]);
   },
 };
 

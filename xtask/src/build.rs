@@ -8,8 +8,8 @@ use crate::cmd;
 use crate::error::{Context, Result, bail};
 use crate::project::{
     Project, Tools, WEB_ENTRY_SOURCE, WEB_JS, WEB_KEEPER_JS, WEB_KEEPER_WASM, WEB_KIT_FILES,
-    WEB_PKG_DIR, WEB_SIGNIN_WASM, WEB_TYPES, WEB_TYPES_SOURCE, WORKER_CRATE_DIR, WORKER_JS,
-    WORKER_WASM,
+    WEB_OAUTH1_JS, WEB_OAUTH1_SOURCE, WEB_PKG_DIR, WEB_SIGNIN_WASM, WEB_TYPES, WEB_TYPES_SOURCE,
+    WORKER_CRATE_DIR, WORKER_JS, WORKER_WASM,
 };
 
 /// wasm features rustc's wasm32-unknown-unknown output uses and every runtime in play
@@ -38,7 +38,8 @@ pub fn run(project: &Project, tools: &Tools) -> Result<()> {
 /// - the sign-in module: cargo (feature `signin`, no wasm-bindgen) -> wasm-opt;
 /// - the keeper module: cargo (feature `keeper`) -> wasm-bindgen (ES module) -> wasm-opt,
 ///   its glue minified by esbuild;
-/// - the entry, crates/xauth-web/js/xauth_web.js, minified by esbuild, and its types.
+/// - the entry, crates/xauth-web/js/xauth_web.js, and OAuth 1.0a, xauth_oauth1.js,
+///   minified by esbuild, and the entry's types.
 fn build_web(project: &Project, tools: &Tools) -> Result<()> {
     let out_dir = project.path(WEB_PKG_DIR);
     // Start empty so files of an older build (snippets, renamed modules) do not linger.
@@ -86,6 +87,12 @@ fn build_web(project: &Project, tools: &Tools) -> Result<()> {
         &project.path(WEB_JS),
         // Not bundled: the keeper module is imported at run time, next to the entry.
         &["--banner:js=/* @ts-self-types=\"./xauth_web.d.ts\" */"],
+    )?;
+    minify(
+        tools,
+        &project.path(WEB_OAUTH1_SOURCE),
+        &project.path(WEB_OAUTH1_JS),
+        &[],
     )?;
     fs::copy(project.path(WEB_TYPES_SOURCE), project.path(WEB_TYPES))
         .context(format!("copying {WEB_TYPES_SOURCE}"))?;

@@ -9,21 +9,29 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The browser package (served from `www/`): the entry apps import (hand-written, minified)
-/// and its types, the sign-in module's wasm (which the entry loads itself), and the keeper
-/// module, wasm-bindgen's glue and its wasm (which the entry imports when needed).
+/// and its types, the sign-in module's wasm (which the entry loads itself), the keeper
+/// module, wasm-bindgen's glue and its wasm, and OAuth 1.0a (both imported when needed).
 pub const WEB_PKG_DIR: &str = "www/pkg";
 pub const WEB_JS: &str = "www/pkg/xauth_web.js";
 pub const WEB_TYPES: &str = "www/pkg/xauth_web.d.ts";
 pub const WEB_SIGNIN_WASM: &str = "www/pkg/xauth_signin.wasm";
 pub const WEB_KEEPER_JS: &str = "www/pkg/xauth_keeper.js";
 pub const WEB_KEEPER_WASM: &str = "www/pkg/xauth_keeper_bg.wasm";
-/// The entry's source and its types.
+pub const WEB_OAUTH1_JS: &str = "www/pkg/xauth_oauth1.js";
+/// The entry's source, OAuth 1.0a's, and the entry's types.
 pub const WEB_ENTRY_SOURCE: &str = "crates/xauth-web/js/xauth_web.js";
+pub const WEB_OAUTH1_SOURCE: &str = "crates/xauth-web/js/xauth_oauth1.js";
 pub const WEB_TYPES_SOURCE: &str = "crates/xauth-web/js/xauth_web.d.ts";
 /// What a page loads before its first link (the sign-in module, with the entry), and the
 /// whole kit (every file of the package a page may load).
 pub const WEB_SIGN_IN_FILES: &[&str] = &[WEB_JS, WEB_SIGNIN_WASM];
-pub const WEB_KIT_FILES: &[&str] = &[WEB_JS, WEB_SIGNIN_WASM, WEB_KEEPER_JS, WEB_KEEPER_WASM];
+pub const WEB_KIT_FILES: &[&str] = &[
+    WEB_JS,
+    WEB_SIGNIN_WASM,
+    WEB_KEEPER_JS,
+    WEB_KEEPER_WASM,
+    WEB_OAUTH1_JS,
+];
 
 /// The worker crate, and what `worker-build` 0.8.7 leaves in its `build/` folder:
 /// the bundled ES module (wasm-bindgen glue + workers-rs shim, the entry point wrangler.toml's

@@ -10,8 +10,8 @@ use flate2::write::GzEncoder;
 
 use crate::error::{Context, Result};
 use crate::project::{
-    Project, WEB_KEEPER_JS, WEB_KEEPER_WASM, WEB_KIT_FILES, WEB_SIGN_IN_FILES, WORKER_JS,
-    WORKER_WASM,
+    Project, WEB_KEEPER_JS, WEB_KEEPER_WASM, WEB_KIT_FILES, WEB_OAUTH1_JS, WEB_SIGN_IN_FILES,
+    WORKER_JS, WORKER_WASM,
 };
 
 /// What a page downloads before its first "Sign in with X" link: the entry and the sign-in
@@ -33,8 +33,8 @@ pub fn report(project: &Project) -> Result<()> {
     )?;
     report_group(
         project,
-        "browser keeper module (loaded when used)",
-        &[WEB_KEEPER_JS, WEB_KEEPER_WASM],
+        "browser keeper module and OAuth 1.0a (loaded when used)",
+        &[WEB_KEEPER_JS, WEB_KEEPER_WASM, WEB_OAUTH1_JS],
         KIT_BUDGET_GZIP,
         "kit budget",
     )?;

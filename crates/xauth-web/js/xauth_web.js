@@ -8,8 +8,10 @@
 //   reads and writes sessionStorage and the address bar, and does the fetch calls:
 //   the configuration, the code exchange, and the whole session in worker custody.
 // - the keeper module (xauth_keeper.js and its wasm), loaded by `import()` the first time
-//   a browser-custody session or an OAuth 1.0a call needs it (`fromWorker` loads it at
-//   once when the worker says browser custody, so its sessions come synchronously).
+//   a browser-custody session needs it (`fromWorker` loads it at once when the worker says
+//   browser custody, so its sessions come synchronously);
+// - OAuth 1.0a (xauth_oauth1.js, fetch calls only), loaded by `import()` the first time an
+//   OAuth 1.0a method is called.
 //
 // Errors are `Error`s named "XAuthError" with a stable `code`, made here for what happens
 // here and by the keeper module for its own; the list is in the README.
@@ -260,27 +262,39 @@ function user(value) {
     : undefined;
 }
 
-// ---- the keeper module -----------------------------------------------------------------
+// ---- the modules loaded when used ---------------------------------------------------------
 
 let keeper;
 let keeperLoading;
+let oauth1Loading;
 
-/** The keeper module, loaded once (again after a failed try). */
+/** `import(path)`, then `ready(module)`; once (again after a failed try). */
+function load(path, ready, forget) {
+  return import(path).then(ready, (failure) => {
+    forget();
+    throw fail("network_error", `could not load ${path}: ${str(failure?.message) ?? failure}`);
+  });
+}
+
+/** The keeper module (wasm): browser-custody sessions. */
 function loadKeeper() {
-  keeperLoading ??= import("./xauth_keeper.js").then(
+  return (keeperLoading ??= load(
+    "./xauth_keeper.js",
     async (module) => {
       await module.default();
       return (keeper = module);
     },
-    (failure) => {
-      keeperLoading = undefined;
-      throw fail(
-        "network_error",
-        `could not load the keeper module: ${str(failure?.message) ?? failure}`,
-      );
-    },
-  );
-  return keeperLoading;
+    () => (keeperLoading = undefined),
+  ));
+}
+
+/** OAuth 1.0a (JS), over this file's fetch and errors. */
+function loadOAuth1() {
+  return (oauth1Loading ??= load(
+    "./xauth_oauth1.js",
+    (module) => module.default({ ask, workerError, fail }),
+    () => (oauth1Loading = undefined),
+  ));
 }
 
 /** With the keeper module: at once when it is loaded, else a promise. */
@@ -591,7 +605,7 @@ export class XAuth {
     return typeof hook === "function" ? hook : undefined;
   }
 
-  // ---- OAuth 1.0a: the keeper module's ----
+  // ---- OAuth 1.0a: its own module, loaded when first used (`xauth_oauth1.js`) ----
 
   /**
    * Asks the worker for a request token (callback: `redirectUri`), then sends the browser
@@ -604,7 +618,7 @@ export class XAuth {
 
   /** Like `signInWithOAuth1()`, but resolves to `{url, oauthToken}`; `callback: "oob"` for a PIN. */
   async oauth1SignInUrl(options) {
-    return (await loadKeeper()).oauth1Start(this.#endpoint, this.#client[1], options);
+    return (await loadOAuth1()).start(this.#endpoint, this.#client[1], options);
   }
 
   /** Whether `url` (default: this page) has `oauth_token` and `oauth_verifier`, or `denied`. */
@@ -622,26 +636,24 @@ export class XAuth {
   handleOAuth1Callback(url) {
     const current = currentHref();
     const isCurrent = url == null || url === current;
-    const [oauthToken, oauthVerifier, denied] = oauth1Params(String(url ?? current ?? ""));
+    const params = oauth1Params(String(url ?? current ?? ""));
     if (isCurrent) cleanAddress();
-    return loadKeeper().then((module) =>
-      module.oauth1Finish(this.#endpoint, { oauthToken, oauthVerifier, denied }),
-    );
+    return loadOAuth1().then((module) => module.finish(this.#endpoint, params));
   }
 
   /** Finishes a PIN sign-in (`callback: "oob"`) with the PIN X showed the user. */
   async completeOAuth1Pin(oauthToken, pin) {
-    return (await loadKeeper()).oauth1Pin(this.#endpoint, String(oauthToken), String(pin));
+    return (await loadOAuth1()).pin(this.#endpoint, String(oauthToken), String(pin));
   }
 
   /** Who is signed in with OAuth 1.0a in this browser (the worker's session cookie). */
   async oauth1Session() {
-    return (await loadKeeper()).oauth1Session(this.#endpoint);
+    return (await loadOAuth1()).session(this.#endpoint);
   }
 
   /** Has the worker forget the OAuth 1.0a session cookie. */
   async oauth1SignOut() {
-    return (await loadKeeper()).oauth1SignOut(this.#endpoint);
+    return (await loadOAuth1()).signOut(this.#endpoint);
   }
 
   /** Nothing to free (kept for the API of earlier versions). */

@@ -22,36 +22,18 @@ impl Reply {
     }
 }
 
-/// `GET url`.
-pub(crate) async fn get(url: &str) -> Result<Reply, Error> {
-    send(url, None).await
-}
-
 /// `POST url` with `body` as JSON.
 pub(crate) async fn post(url: &str, body: &Object) -> Result<Reply, Error> {
-    send(url, Some(body)).await
-}
-
-async fn send(url: &str, body: Option<&Object>) -> Result<Reply, Error> {
     let window = web_sys::window().ok_or_else(Error::no_window)?;
     let init = RequestInit::new();
-    // The worker's cookies (HttpOnly: OAuth 1.0a's) go along to this origin only.
+    // The worker's cookies go along to this origin only.
     js::set(&init, "credentials", &JsValue::from_str("same-origin"));
-    let headers = js_sys::Object::new();
-    if let Some(body) = body {
-        let json = js::to_json(body)
-            .ok_or_else(|| Error::new("network_error", "the request could not be encoded"))?;
-        init.set_method("POST");
-        js::set(
-            &headers,
-            "content-type",
-            &JsValue::from_str("application/json"),
-        );
-        init.set_body(&JsValue::from_str(&json));
-    } else {
-        init.set_method("GET");
-    }
+    let json = js::to_json(body)
+        .ok_or_else(|| Error::new("network_error", "the request could not be encoded"))?;
+    init.set_method("POST");
+    let headers = js::object(&[("content-type", "application/json")]);
     init.set_headers(&headers);
+    init.set_body(&JsValue::from_str(&json));
     let answer = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|failure| network_error(url, &failure))?;

@@ -16,8 +16,11 @@
 //!   The entry and this module are all a page loads before the first link;
 //! - the **keeper module** (feature `keeper`): the browser-custody `Session` and its token
 //!   keeper (`keeper`: refresh before expiry and after a 401, one refresh at a time in the
-//!   tab and across tabs, the app's hooks), and OAuth 1.0a (`oauth1`). The entry loads it
-//!   with `import()` when a browser-custody session or an OAuth 1.0a call needs it.
+//!   tab and across tabs, the app's hooks). The entry loads it with `import()` when a
+//!   browser-custody session needs it.
+//!
+//! OAuth 1.0a, fetch calls to the worker's routes only, is a small JS module of its own
+//! (`js/xauth_oauth1.js`), which the entry loads when an OAuth 1.0a method is first called.
 //!
 //! ```js
 //! import init, { XAuth } from "./pkg/xauth_web.js";
@@ -103,8 +106,6 @@ mod http;
 mod js;
 #[cfg(feature = "keeper")]
 mod keeper;
-#[cfg(feature = "keeper")]
-pub mod oauth1;
 #[cfg(feature = "keeper")]
 mod options;
 #[cfg(feature = "keeper")]

@@ -418,7 +418,7 @@ impl Sizes {
             let note = if SIGN_IN_MODULE.contains(&file) {
                 "browser: sign-in module"
             } else if in_pkg && loaded(file) {
-                "browser: keeper module (loaded when used)"
+                "browser: keeper module or OAuth 1.0a (loaded when used)"
             } else if in_pkg {
                 "types, never loaded"
             } else if Path::new(file).starts_with("www") {
