@@ -77,8 +77,9 @@ fn build_web(project: &Project, tools: &Tools) -> Result<()> {
         tools,
         &glue_dir.join("xauth_keeper.js"),
         &project.path(WEB_KEEPER_JS),
-        // wasm-bindgen's glue: exports and `import.meta.url` are kept by esbuild anyway.
-        &[],
+        // wasm-bindgen's glue, with the keeper's own JS (js/keeper_io.js, which the glue
+        // imports from its snippets/ folder) bundled in: one file to load.
+        &["--bundle"],
     )?;
 
     minify(

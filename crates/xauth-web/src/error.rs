@@ -107,14 +107,6 @@ impl Error {
         Self::new("invalid_options", message)
     }
 
-    /// `unsupported_environment`: no `window` (e.g. a Web Worker).
-    pub(crate) fn no_window() -> Self {
-        Self::new(
-            "unsupported_environment",
-            "xauth-web needs a browser window (location, history, sessionStorage)",
-        )
-    }
-
     /// `invalid_response`: the worker answered something that is not its JSON.
     pub(crate) fn invalid_response(message: &str) -> Self {
         Self::new("invalid_response", message)

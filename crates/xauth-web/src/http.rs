@@ -1,12 +1,18 @@
-//! Calls to the worker's JSON API with the page's `fetch`.
+//! Calls to the worker's JSON API: `fetch` in `js/keeper_io.js`, the answer read here.
 
-use js_sys::Object;
-use wasm_bindgen::{JsCast as _, JsValue};
+use js_sys::{Object, Promise};
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RequestInit, Response};
 
 use crate::error::{Error, network_error};
 use crate::js;
+
+#[wasm_bindgen(module = "/js/keeper_io.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = post)]
+    fn post_json(url: &str, body: &Object) -> Promise;
+}
 
 /// The worker's answer: its HTTP status and its body parsed as JSON (`undefined` when the
 /// body is not JSON).
@@ -22,28 +28,15 @@ impl Reply {
     }
 }
 
-/// `POST url` with `body` as JSON.
+/// `POST url` with `body` as JSON (the worker's cookies go along to this origin only).
 pub(crate) async fn post(url: &str, body: &Object) -> Result<Reply, Error> {
-    let window = web_sys::window().ok_or_else(Error::no_window)?;
-    let init = RequestInit::new();
-    // The worker's cookies go along to this origin only.
-    js::set(&init, "credentials", &JsValue::from_str("same-origin"));
-    let json = js::to_json(body)
-        .ok_or_else(|| Error::new("network_error", "the request could not be encoded"))?;
-    init.set_method("POST");
-    let headers = js::object(&[("content-type", "application/json")]);
-    init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&json));
-    let answer = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    let answer = JsFuture::from(post_json(url, body))
         .await
         .map_err(|failure| network_error(url, &failure))?;
-    let response: Response = answer
-        .dyn_into()
-        .map_err(|_| Error::invalid_response("fetch did not answer a Response"))?;
-    let status = response.status();
-    let body = match response.json() {
-        Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::UNDEFINED),
-        Err(_) => JsValue::UNDEFINED,
-    };
-    Ok(Reply { status, body })
+    let status = js::get_number(&answer, "status").unwrap_or(0.0);
+    Ok(Reply {
+        // An HTTP status is at most 599: `as` cannot truncate it.
+        status: status as u16,
+        body: js::get(&answer, "body"),
+    })
 }
