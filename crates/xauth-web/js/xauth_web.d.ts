@@ -204,6 +204,3 @@ export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembl
 
 /** Loads the sign-in module (once; later calls resolve at once). */
 export default function init(module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<void>;
-
-/** `init` from bytes or a compiled module, synchronously. */
-export function initSync(module: { module: BufferSource | WebAssembly.Module } | BufferSource | WebAssembly.Module): void;

@@ -66,14 +66,6 @@ export default async function init(input) {
   wasm ??= instance.exports;
 }
 
-/** `init()` from bytes or a `WebAssembly.Module`, synchronously. */
-export function initSync(input) {
-  input = input?.module ?? input;
-  wasm ??= new WebAssembly.Instance(
-    input instanceof WebAssembly.Module ? input : new WebAssembly.Module(input),
-  ).exports;
-}
-
 /**
  * Calls the sign-in module's `name` with `fields` (strings, bytes, or anything else for an
  * absent field) and `numbers` (see src/abi.rs for the layout).
@@ -536,7 +528,7 @@ export class XAuth {
     const arrived = Date.now();
     if (obj(reply.body).custody === "worker") {
       // The worker kept the tokens and set the session cookie.
-      return new Session(reply.body, this.#endpoint, this.#hook());
+      return workerSession(reply.body, this.#endpoint, this.#hook());
     }
     return (await loadKeeper()).startSession(
       reply.body,
@@ -580,7 +572,7 @@ export class XAuth {
       );
     }
     if (obj(reply.body).signedIn !== true) return undefined;
-    return new Session(reply.body, this.#endpoint, this.#hook());
+    return workerSession(reply.body, this.#endpoint, this.#hook());
   }
 
   /**
@@ -666,141 +658,107 @@ export class XAuth {
  * A session the worker keeps (one Durable Object per user holds X's tokens): this page
  * holds only an HttpOnly session cookie it cannot read, so there is nothing here to refresh,
  * store or share between tabs. Calls carry the cookie and the header `X-XAuth: 1` the
- * worker's CSRF check asks for; a 401 `no_session` ends the session (once).
+ * worker's CSRF check asks for; a 401 `no_session` ends the session (once). A frozen plain
+ * object: `accessToken` is undefined (the page never holds one), `expiresAt` is the access
+ * token's expiry the worker held at sign-in (informational: it refreshes on its own).
  */
-class Session {
-  #endpoint;
-  #user;
-  #scope;
-  #expiresAt;
-  #onSignedOut;
-  #ended = false;
-
-  constructor(answer, endpoint, onSignedOut) {
-    const { scope, expiresAt, user: who } = obj(answer);
-    this.#endpoint = endpoint;
-    this.#user = user(who);
-    this.#scope = str(scope);
-    this.#expiresAt = Number.isFinite(expiresAt) ? expiresAt : undefined;
-    this.#onSignedOut = onSignedOut;
-  }
-
-  /** Undefined: the page never holds a token in worker custody. */
-  get accessToken() {
-    return undefined;
-  }
-
-  /** When the access token the worker held at sign-in expires (Unix seconds), if known. */
-  get expiresAt() {
-    return this.#expiresAt;
-  }
-
-  get scope() {
-    return this.#scope;
-  }
-
-  get user() {
-    return this.#user;
-  }
-
-  get custody() {
-    return "worker";
-  }
-
-  get signedIn() {
-    return !this.#ended;
-  }
-
+function workerSession(answer, endpoint, onSignedOut) {
+  const { scope, expiresAt, user: who } = obj(answer);
+  let ended = false;
   /** Ends the session here, telling `onSignedOut` once. */
-  #end(reason) {
-    if (this.#ended) return;
-    this.#ended = true;
+  const end = (reason) => {
+    if (ended) return;
+    ended = true;
     try {
-      this.#onSignedOut?.call(undefined, reason);
+      onSignedOut?.call(undefined, reason);
     } catch {
       // The app's hook: what it throws is its own business.
     }
-  }
+  };
+  return Object.freeze({
+    expiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+    scope: str(scope),
+    user: user(who),
+    custody: "worker",
+    get signedIn() {
+      return !ended;
+    },
 
-  /**
-   * `fetch` for X API v2 through the worker's proxy with the session cookie. A 401
-   * `no_session` ends the session and rejects; any other answer is the app's.
-   */
-  async fetch(input, init) {
-    if (this.#ended) throw signedOut();
-    const url = text(call("proxy_url", [this.#endpoint, String(input)]));
-    if (url === undefined) {
-      throw fail(
-        "invalid_request",
-        "session.fetch takes an X API v2 URL (https://api.x.com/2/…) or path (/2/…)",
-      );
-    }
-    // The browser reads `init` as fetch would (method, headers, a body of any kind and the
-    // content type it implies, signal); the body is read once, into memory.
-    const request = new Request(url, init ?? undefined);
-    const headers = new Headers(request.headers);
-    headers.set("x-xauth", "1");
-    // The page has no token in this mode; the cookie says who it is.
-    headers.delete("authorization");
-    let response;
-    try {
-      response = await fetch(url, {
-        method: request.method,
-        headers,
-        body: init?.body == null ? undefined : await request.arrayBuffer(),
-        signal: request.signal,
-        credentials: "same-origin",
-      });
-    } catch (failure) {
-      // An abort by the caller's signal stays the browser's AbortError.
-      throw failure?.name === "AbortError" ? failure : networkError(url, failure);
-    }
-    if (response.status === 401) {
-      const body = await response
-        .clone()
-        .json()
-        .catch(() => undefined);
-      if (obj(body).error === "no_session") {
-        this.#end("reauthorize");
-        throw workerError(
-          "request_failed",
-          "the worker no longer knows this session",
-          401,
-          body,
+    /**
+     * `fetch` for X API v2 through the worker's proxy with the session cookie. A 401
+     * `no_session` ends the session and rejects; any other answer is the app's.
+     */
+    async fetch(input, init) {
+      if (ended) throw signedOut();
+      const url = text(call("proxy_url", [endpoint, String(input)]));
+      if (url === undefined) {
+        throw fail(
+          "invalid_request",
+          "session.fetch takes an X API v2 URL (https://api.x.com/2/…) or path (/2/…)",
         );
       }
-    }
-    return response;
-  }
+      // The browser reads `init` as fetch would (method, headers, a body of any kind and
+      // the content type it implies, signal); the body is read once, into memory.
+      const request = new Request(url, init ?? undefined);
+      const headers = new Headers(request.headers);
+      headers.set("x-xauth", "1");
+      // The page has no token in this mode; the cookie says who it is.
+      headers.delete("authorization");
+      let response;
+      try {
+        response = await fetch(url, {
+          method: request.method,
+          headers,
+          body: init?.body == null ? undefined : await request.arrayBuffer(),
+          signal: request.signal,
+          credentials: "same-origin",
+        });
+      } catch (failure) {
+        // An abort by the caller's signal stays the browser's AbortError.
+        throw failure?.name === "AbortError" ? failure : networkError(url, failure);
+      }
+      if (response.status === 401) {
+        const body = await response
+          .clone()
+          .json()
+          .catch(() => undefined);
+        if (obj(body).error === "no_session") {
+          end("reauthorize");
+          throw workerError("request_failed", "the worker no longer knows this session", 401, body);
+        }
+      }
+      return response;
+    },
 
-  /** The worker refreshes the tokens itself: resolves at once. */
-  async refresh() {}
+    /** The worker refreshes the tokens itself: resolves at once. */
+    async refresh() {},
 
-  /**
-   * Ends the session here at once (`onSignedOut("sign_out")`), then at the worker
-   * (`{everywhere: true}`: all of the user's sessions); the last one revokes the grant at
-   * X. Rejects, after ending, with `revoke_failed` or `network_error`.
-   */
-  async signOut(options) {
-    if (this.#ended) return;
-    this.#end("sign_out");
-    const reply = await ask(
-      `${this.#endpoint}/twitter-sign-out`,
-      { everywhere: obj(options).everywhere === true },
-      true,
-    );
-    // A session the worker had already ended is signed out all the same.
-    const gone = reply.status === 401 && obj(reply.body).error === "no_session";
-    if (!reply.ok && !gone) {
-      throw workerError(
-        "revoke_failed",
-        "signed out here, but the worker could not end the session",
-        reply.status,
-        reply.body,
+    /**
+     * Ends the session here at once (`onSignedOut("sign_out")`), then at the worker
+     * (`{everywhere: true}`: all of the user's sessions); the last one revokes the grant
+     * at X. Rejects, after ending, with `revoke_failed` or `network_error`.
+     */
+    async signOut(options) {
+      if (ended) return;
+      end("sign_out");
+      const reply = await ask(
+        `${endpoint}/twitter-sign-out`,
+        { everywhere: obj(options).everywhere === true },
+        true,
       );
-    }
-  }
+      // A session the worker had already ended is signed out all the same.
+      const gone = reply.status === 401 && obj(reply.body).error === "no_session";
+      if (!reply.ok && !gone) {
+        throw workerError(
+          "revoke_failed",
+          "signed out here, but the worker could not end the session",
+          reply.status,
+          reply.body,
+        );
+      }
+    },
 
-  /** Nothing to free (the keeper module's sessions have wasm memory to give back). */
-  free() {}
+    /** Nothing to free. */
+    free() {},
+  });
 }

@@ -22,7 +22,7 @@ pub struct Session {
 /// After a sign-in: a session from the worker's token answer (`{access_token, expires_in?,
 /// scope?, refresh_token?, user?}`, arrived at `arrived_ms` on this page's clock), with
 /// `onTokenUpdate` told its first tokens (awaited). Rejects `invalid_response` when the
-/// answer has no access token, `invalid_options` for wrong options.
+/// answer has no access token.
 #[wasm_bindgen(js_name = startSession, unchecked_return_type = "Promise<Session>")]
 pub fn start_session(
     answer: JsValue,
@@ -30,32 +30,21 @@ pub fn start_session(
     options: &JsValue,
     arrived_ms: f64,
 ) -> Promise {
-    let started = KeeperOptions::parse(options).and_then(|options| {
-        Session::from_answer(&answer, endpoint, &options, arrived_ms)
-            .ok_or_else(|| Error::invalid_response("the worker's token answer has no access_token"))
-    });
-    js::promise(Box::pin(async move {
-        let session = started?;
-        // The app's one chance to keep the first refresh token, which it never sees.
-        session.announce().await;
-        Ok(session.into())
-    }))
+    let started = Session::after_sign_in(&answer, endpoint, options, arrived_ms);
+    js::promise(Box::pin(async move { Ok(started.await?.into()) }))
 }
 
 /// `restoreSession()` in browser custody: the session kept in storage "session" or "local"
 /// (`options.storage`), else undefined. A stored entry that does not parse is deleted.
-/// Throws `invalid_options`.
 #[wasm_bindgen(js_name = restoreSession)]
-pub fn restore_session(endpoint: &str, options: &JsValue) -> Result<Option<Session>, JsValue> {
-    let options = KeeperOptions::parse(options)?;
-    let Some(record) = options.storage.load_session() else {
-        return Ok(None);
-    };
+pub fn restore_session(endpoint: &str, options: &JsValue) -> Option<Session> {
+    let options = KeeperOptions::read(options);
+    let record = options.storage.load_session()?;
     let session = Session::from_answer(&record, endpoint, &options, js_sys::Date::now());
     if session.is_none() {
         options.storage.forget_session();
     }
-    Ok(session)
+    session
 }
 
 /// `resumeSession(tokens, user)`: a session from tokens the app kept from `onTokenUpdate`
@@ -68,7 +57,7 @@ pub fn resume_session(
     endpoint: &str,
     options: &JsValue,
 ) -> Result<Session, JsValue> {
-    let options = KeeperOptions::parse(options)?;
+    let options = KeeperOptions::read(options);
     let tokens = Tokens::from_app(tokens)
         .ok_or_else(|| Error::invalid_option("resumeSession needs {accessToken, …}"))?;
     Ok(Session::start(endpoint, &options, tokens, self::user(user)))
@@ -164,11 +153,11 @@ impl Session {
         options: &JsValue,
         arrived_ms: f64,
     ) -> impl Future<Output = Result<Session, JsValue>> + use<> {
-        let started = KeeperOptions::parse(options).and_then(|options| {
-            Session::from_answer(answer, endpoint, &options, arrived_ms).ok_or_else(|| {
-                Error::invalid_response("the worker's token answer has no access_token")
-            })
-        });
+        let started =
+            Session::from_answer(answer, endpoint, &KeeperOptions::read(options), arrived_ms)
+                .ok_or_else(|| {
+                    Error::invalid_response("the worker's token answer has no access_token")
+                });
         async move {
             let session = started?;
             // The app's one chance to keep the first refresh token, which it never sees.

@@ -7,7 +7,6 @@ use js_sys::Object;
 use wasm_bindgen::JsValue;
 use web_sys::Storage;
 
-use crate::error::Error;
 use crate::js;
 
 /// The session with `storage: "session"` or `"local"`: the worker's token answer
@@ -28,14 +27,12 @@ pub(crate) enum StorageKind {
 }
 
 impl StorageKind {
-    pub(crate) fn parse(value: Option<&str>) -> Result<Self, Error> {
+    /// `storage` as the entry checked it: "session", "local", else memory.
+    pub(crate) fn read(value: Option<&str>) -> Self {
         match value {
-            None | Some("memory") => Ok(Self::Memory),
-            Some("session") => Ok(Self::Session),
-            Some("local") => Ok(Self::Local),
-            Some(_) => Err(Error::invalid_option(
-                "storage must be \"memory\", \"session\" or \"local\"",
-            )),
+            Some("session") => Self::Session,
+            Some("local") => Self::Local,
+            _ => Self::Memory,
         }
     }
 
