@@ -462,7 +462,7 @@ export class XAuth {
   /** Whether `url` (default: this page) has a `state` and a `code` or an `error`. */
   isCallback(url) {
     url ??= currentHref();
-    return url !== undefined && call("is_callback", [url]) === 1;
+    return url !== undefined && call("is_callback", [String(url)]) === 1;
   }
 
   /**
@@ -485,7 +485,7 @@ export class XAuth {
   #checkCallback(url) {
     const current = currentHref();
     const isCurrent = url == null || url === current;
-    url = url ?? current ?? "";
+    url = String(url ?? current ?? "");
     let unavailable;
     let pending = {};
     try {
