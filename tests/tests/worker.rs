@@ -3,9 +3,13 @@
 //! worker gives is checked for the client secret and for `Cache-Control: no-store`.
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use serde_json::json;
 use xauth_tests::api::{Answer, Api};
+use xauth_tests::workerd::Workerd;
 use xauth_tests::{Emulator, EmulatorOptions, Worker};
 
 const CLIENT_ID: &str = "xauth-test-client";
@@ -431,6 +435,82 @@ fn a_refresh_whose_answer_comes_slowly_is_read_to_the_end() {
         &json!({ "refreshToken": refreshed.str("refresh_token") }),
     );
     assert_eq!(again.status, 200, "{}", again.json);
+}
+
+/// Outside a refresh the deadline covers the whole answer: headers in time and a body
+/// after `X_TIMEOUT_MS` is X being too slow.
+#[test]
+fn an_exchange_whose_answer_body_comes_late_is_too_slow() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = checking_client(&worker);
+    emulator.inject_fault_slow_body("token", 4_000, 1);
+    let slow = sign_in(&api, &emulator);
+    slow.assert_error(502, "x_unavailable", Some("transient"));
+    assert!(slow.str("error_description").contains("2000 ms"));
+    assert_token_answer(&sign_in(&api, &emulator));
+}
+
+/// A body is bounded however it is framed: one streamed without a length is read whole
+/// and refused past 16 KiB, and refused as soon as 16 KiB have come, without waiting for
+/// its end.
+#[test]
+fn request_bodies_are_bounded_whatever_their_framing() {
+    let emulator = confidential_emulator();
+    let worker = Worker::start(&worker_vars(&emulator));
+    let api = checking_client(&worker);
+    let streamed = |body: String| {
+        api.send(
+            api.http
+                .post(format!("{}/twitter-access-token", api.base))
+                .header("content-type", "application/json")
+                .body(reqwest::blocking::Body::new(std::io::Cursor::new(
+                    body.into_bytes(),
+                ))),
+        )
+    };
+    let code = emulator.authorize(CLIENT_ID, REDIRECT_URI, SCOPES, "state-1", CHALLENGE);
+    assert_token_answer(&streamed(
+        json!({ "code": code, "codeVerifier": VERIFIER }).to_string(),
+    ));
+    let huge = json!({ "code": "x".repeat(17 * 1024), "codeVerifier": VERIFIER });
+    streamed(huge.to_string()).assert_error(413, "payload_too_large", None);
+
+    // Chunks that never end: the answer comes once 16 KiB + 1 have, in workerd itself
+    // (no wrangler proxy in front that might buffer the request).
+    let port = xauth_tests::free_port();
+    let workerd = Workerd::start_instances(&[port], &worker_vars(&emulator));
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let head = format!(
+        "POST /twitter-access-token HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let chunk = format!("1000\r\n{}\r\n", "x".repeat(0x1000));
+    for _ in 0..5 {
+        stream.write_all(chunk.as_bytes()).unwrap();
+    }
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap_or_else(|err| {
+        panic!(
+            "no answer before the body's end: {err}\n{}",
+            workerd.output()
+        )
+    });
+    assert_eq!(
+        &answer,
+        b"HTTP/1.1 413",
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(
+        emulator.stats()["token"],
+        1,
+        "only the good exchange reached X"
+    );
 }
 
 #[test]
