@@ -26,7 +26,7 @@ use crate::{build, cmd, setup};
 
 pub const HELP: &str = "\
 usage: cargo xtask bench [--smoke] [--secs N] [--warmup N] [--rounds N] [--connections N]
-                         [--jobs N] [--batches N] [--cold N] [--no-build]
+                         [--jobs N] [--batches N] [--cold N] [--no-build] [--baseline DIR]
 
   --secs N         seconds of load per row and round (default 5)
   --warmup N       seconds of unmeasured load per row first (default 1)
@@ -36,6 +36,8 @@ usage: cargo xtask bench [--smoke] [--secs N] [--warmup N] [--rounds N] [--conne
   --batches N      browser batch rounds per contender (default 5)
   --cold N         cold starts per contender, each in a fresh profile (default 5)
   --no-build       measure what is built now (skip `cargo xtask build`)
+  --baseline DIR   also load a worker built earlier (DIR holds a copy of its index.js and
+                   index_bg.wasm) beside this one, in the same rounds: before and after
   --smoke          a second of load per row, one small batch, one cold start each:
                    checks that the bench runs (CI); writes target/bench/smoke.md
 ";
@@ -55,6 +57,9 @@ pub struct Options {
     /// How long a cold page lets the new browser settle before it navigates to itself
     /// and starts the clock.
     pub settle_ms: u32,
+    /// A copy of an earlier worker build (`index.js`, `index_bg.wasm`), measured beside
+    /// the current one in every row the worker serves.
+    pub baseline: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -70,6 +75,7 @@ impl Default for Options {
             batches: 5,
             cold_samples: 5,
             settle_ms: 1000,
+            baseline: None,
         }
     }
 }
@@ -114,6 +120,10 @@ impl Options {
                 "--jobs" => options.jobs = number(arg)?,
                 "--batches" => options.batches = number(arg)?,
                 "--cold" => options.cold_samples = number(arg)?,
+                "--baseline" => match args.next() {
+                    Some(dir) => options.baseline = Some(PathBuf::from(dir)),
+                    None => bail!("--baseline wants a directory\n\n{HELP}"),
+                },
                 other => bail!("unknown bench option `{other}`\n\n{HELP}"),
             }
         }

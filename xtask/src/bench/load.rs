@@ -7,7 +7,10 @@
 //!   generated capnp config (never under `wrangler dev`, whose proxy costs more CPU than
 //!   the worker);
 //! - the JS Worker (`bench/js-worker.mjs`) in its own `workerd serve`, and the same exchange
-//!   as a plain Node server (`bench/node-server.mjs`).
+//!   as a plain Node server (`bench/node-server.mjs`);
+//! - with `--baseline DIR`, an earlier build of the worker (a copy of its `index.js` and
+//!   `index_bg.wasm`) in a `workerd serve` of its own, in every row the worker serves: a
+//!   change's before and after in the same rounds.
 //!
 //! Per row and round: wrk with `--connections` connections for `--secs` seconds; req/s,
 //! latency percentiles and errors from wrk's own summary (a Lua `done` hook), CPU per
@@ -49,9 +52,12 @@ pub enum Contender {
     JsWorker,
     /// bench/node-server.mjs, in Node.
     Node,
+    /// An earlier build of this project's worker (`--baseline DIR`), in workerd.
+    Baseline,
 }
 
 impl Contender {
+    /// The contenders of every bench, in the table's order.
     pub const ALL: [Contender; 3] = [Contender::RustWorker, Contender::JsWorker, Contender::Node];
 
     pub fn label(self) -> &'static str {
@@ -59,6 +65,7 @@ impl Contender {
             Contender::RustWorker => "xauth worker (Rust, workerd)",
             Contender::JsWorker => "JS Worker (workerd)",
             Contender::Node => "Node server (node:http)",
+            Contender::Baseline => "xauth worker, --baseline build",
         }
     }
 }
@@ -172,6 +179,8 @@ pub struct Row {
 
 pub struct LoadResults {
     pub scenarios: Vec<Scenario>,
+    /// Who was measured, in the table's order.
+    pub contenders: Vec<Contender>,
     pub rows: Vec<Row>,
 }
 
@@ -186,7 +195,20 @@ impl LoadResults {
 pub fn run(project: &Project, tools: &Tools, dir: &Path, options: &Options) -> Result<LoadResults> {
     let wrk = project::find_in_path("wrk")
         .ok_or_else(|| crate::error::Error::msg("wrk is not installed: run `cargo xtask setup`"))?;
-    let scenarios = scenarios();
+    let mut scenarios = scenarios();
+    let mut contenders = Contender::ALL.to_vec();
+    if options.baseline.is_some() {
+        contenders.insert(1, Contender::Baseline);
+        for scenario in &mut scenarios {
+            if let Some(at) = scenario
+                .contenders
+                .iter()
+                .position(|c| *c == Contender::RustWorker)
+            {
+                scenario.contenders.insert(at + 1, Contender::Baseline);
+            }
+        }
+    }
     let ticks_per_sec = process::clock_ticks_per_sec();
 
     let x_port = process::free_port()?;
@@ -201,9 +223,9 @@ pub fn run(project: &Project, tools: &Tools, dir: &Path, options: &Options) -> R
     )?;
     let x_url = format!("http://127.0.0.1:{x_port}");
     let mut servers = Vec::new();
-    for contender in Contender::ALL {
+    for &contender in &contenders {
         let port = process::free_port()?;
-        let server = start(project, tools, dir, contender, port, &x_url)?;
+        let server = start(project, tools, dir, contender, port, &x_url, options)?;
         servers.push((contender, port, server));
     }
 
@@ -274,7 +296,11 @@ pub fn run(project: &Project, tools: &Tools, dir: &Path, options: &Options) -> R
     }
     drop(servers);
     drop(standin);
-    Ok(LoadResults { scenarios, rows })
+    Ok(LoadResults {
+        scenarios,
+        contenders,
+        rows,
+    })
 }
 
 fn node(tools: &Tools) -> PathBuf {
@@ -299,15 +325,28 @@ fn start(
     contender: Contender,
     port: u16,
     x_url: &str,
+    options: &Options,
 ) -> Result<Process> {
     let log = |name: &str| dir.join(format!("{name}.log"));
     match contender {
-        Contender::RustWorker => {
-            let worker_dir = dir.join("rust-worker");
+        Contender::RustWorker | Contender::Baseline => {
+            let (name, files) = match (&options.baseline, contender) {
+                (Some(baseline), Contender::Baseline) => (
+                    "baseline-worker",
+                    [baseline.join("index.js"), baseline.join("index_bg.wasm")],
+                ),
+                _ => (
+                    "rust-worker",
+                    [project.path(WORKER_JS), project.path(WORKER_WASM)],
+                ),
+            };
+            let worker_dir = dir.join(name);
             fs::create_dir_all(&worker_dir)?;
-            for (file, name) in [(WORKER_JS, "index.js"), (WORKER_WASM, "index_bg.wasm")] {
-                fs::copy(project.path(file), worker_dir.join(name))
-                    .context(format!("copying {file} (run `cargo xtask build`)"))?;
+            for (file, name) in files.iter().zip(["index.js", "index_bg.wasm"]) {
+                fs::copy(file, worker_dir.join(name)).context(format!(
+                    "copying {} (run `cargo xtask build`)",
+                    file.display()
+                ))?;
             }
             let modules = [
                 ("index.js", "esModule", "index.js"),
@@ -327,7 +366,7 @@ fn start(
                     .command(workerd(project, tools))
                     .arg("serve")
                     .arg(&path),
-                &log("rust-worker"),
+                &log(name),
                 port,
             )
         }

@@ -299,8 +299,8 @@ fn worker(md: &mut String, load: &LoadResults) {
     );
     let js = exchange(load, Contender::JsWorker);
     for (index, scenario) in load.scenarios.iter().enumerate() {
-        for contender in Contender::ALL {
-            let route = if contender == Contender::ALL[0] {
+        for &contender in &load.contenders {
+            let route = if contender == load.contenders[0] {
                 format!("`{}`", scenario.route)
             } else {
                 String::new()
