@@ -28,7 +28,7 @@ use serde::Deserialize;
 use worker::{Env, Method, Request, Response};
 use xauth_core::{AccessToken, ErrorKind, RawTokenResponse};
 
-use crate::body::collect_at_most;
+use crate::body::{declared_length, read_request_at_most};
 use crate::config::{self, AppCredentials, Config, Consumer, Custody};
 use crate::custody;
 use crate::error::ApiError;
@@ -207,18 +207,12 @@ async fn forwarded_body(
     if *method == Method::Get {
         return Ok(None);
     }
-    let declared_length = req
-        .headers()
-        .get("content-length")?
-        .and_then(|length| length.trim().parse::<u64>().ok());
-    if declared_length.is_some_and(|length| length > MAX_FORWARDED_BODY_BYTES as u64) {
+    let declared = declared_length(req)?;
+    if declared.is_some_and(|length| length > MAX_FORWARDED_BODY_BYTES as u64) {
         return Err(ApiError::payload_too_large(MAX_FORWARDED_BODY_BYTES));
     }
     let content_type = req.headers().get("content-type")?;
-    let Ok(stream) = req.stream() else {
-        return Ok(None); // no body at all
-    };
-    let bytes = collect_at_most(stream, MAX_FORWARDED_BODY_BYTES)
+    let bytes = read_request_at_most(req, declared, MAX_FORWARDED_BODY_BYTES)
         .await?
         .ok_or_else(|| ApiError::payload_too_large(MAX_FORWARDED_BODY_BYTES))?;
     Ok((!bytes.is_empty()).then_some(ForwardedBody {

@@ -8,13 +8,14 @@ use futures_util::future::{Either, select};
 use serde::Deserialize;
 use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+    ResponseBody,
 };
 use xauth_core::{
     AccessToken, ErrorKind, FormRequest, RawErrorResponse, RawTokenResponse, RefreshToken,
     SignedRequest, TokenSet, TokenTypeHint, XError,
 };
 
-use crate::body::collect_at_most;
+use crate::body::read_at_most;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::grant::XUser;
@@ -284,9 +285,15 @@ async fn read_answer(
             .filter_map(|name| Some((*name, headers.get(name).ok()??)))
             .collect(),
     };
-    let body = match response.stream() {
-        Ok(stream) => collect_at_most(stream, max_body_bytes).await?,
-        Err(_) => Some(Vec::new()),
+    // X's `content-length` only sizes the first read: a compressed answer is longer.
+    let declared = headers
+        .get("content-length")?
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    let body = match response.body() {
+        ResponseBody::Stream(stream) => {
+            read_at_most(stream.clone(), declared, max_body_bytes).await?
+        }
+        _ => Some(Vec::new()),
     };
     Ok((body, head))
 }
