@@ -1,9 +1,14 @@
-//! The worker's configuration, read once per request from wrangler's `[vars]` and secrets.
+//! The worker's configuration, read from wrangler's `[vars]` and secrets once per isolate
+//! and environment ([`Config::of`]).
 //!
 //! Every value is validated here so that a handler never sees a half-configured worker:
 //! a missing or invalid variable becomes a 500 that names the variable (never its value).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use worker::Env;
+use worker::wasm_bindgen::{JsCast, JsValue};
 use xauth_core::{
     AccessToken, AuthorizeEndpoint, ClientAuth, ClientId, ClientSecret, ConsumerKey,
     ConsumerSecret, RedirectUri, Scope, Scopes,
@@ -97,9 +102,45 @@ const DEFAULT_API_PATHS: &str = "users/me users tweets";
 /// only keeps junk out of X's logs.
 const MAX_BEARER_TOKEN_CHARS: usize = 4096;
 
+/// How many environments the per-isolate cache keeps: the worker's, and a Durable
+/// Object's when workerd hands it another object.
+const CACHED_ENVIRONMENTS: usize = 4;
+
+thread_local! {
+    /// The configuration of each environment this isolate has seen, by the identity of its
+    /// `env` object. workerd hands every request of an isolate the same `env`, and its
+    /// variables cannot change under it (new variables come with new isolates); any other
+    /// `env` is read and validated anew. A configuration that fails is not kept.
+    static CACHE: RefCell<Vec<(JsValue, Rc<Config>)>> = const { RefCell::new(Vec::new()) };
+}
+
 impl Config {
+    /// The configuration of `env`: read and validated on the first request of the isolate
+    /// that brings this `env`, then kept for the isolate's life. A problem is reported
+    /// (and looked for again) on every request.
+    pub fn of(env: &Env) -> Result<Rc<Config>, ApiError> {
+        let env: &JsValue = env.as_ref();
+        let cached = CACHE.with_borrow(|cache| {
+            cache
+                .iter()
+                .find(|(seen, _)| seen == env)
+                .map(|(_, config)| Rc::clone(config))
+        });
+        if let Some(config) = cached {
+            return Ok(config);
+        }
+        let config = Rc::new(Config::from_env(env.unchecked_ref())?);
+        CACHE.with_borrow_mut(|cache| {
+            if cache.len() == CACHED_ENVIRONMENTS {
+                cache.remove(0);
+            }
+            cache.push((env.clone(), Rc::clone(&config)));
+        });
+        Ok(config)
+    }
+
     /// Reads and validates every variable; the first problem found is reported.
-    pub fn from_env(env: &Env) -> Result<Config, ApiError> {
+    fn from_env(env: &Env) -> Result<Config, ApiError> {
         let client_id = required(env, "TWITTER_CLIENT_ID")?;
         let client_secret = optional(env, "TWITTER_CLIENT_SECRET")
             .map(|secret| {

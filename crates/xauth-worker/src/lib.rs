@@ -52,7 +52,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let raw_method = req.inner().method();
     let method = known_method(&raw_method);
     let path = req.path();
-    let (caller, outcome) = match Config::from_env(&env) {
+    let (caller, outcome) = match Config::of(&env) {
         Ok(config) => match cors::check_origin(&req, &config) {
             Ok(caller) => {
                 let outcome = dispatch(req, method.as_ref(), &path, &config, &env).await;

@@ -178,7 +178,7 @@ struct Vault {
 
 /// What every operation needs: the configuration, the grant's keys, the user, the time.
 struct Ctx {
-    config: Config,
+    config: Rc<Config>,
     keys: SealKeys,
     user_id: String,
     now: u64,
@@ -194,7 +194,7 @@ impl Vault {
         if !is_user_id(&call.user) {
             return Err(ApiError::bad_request("The vault needs the user id."));
         }
-        let config = Config::from_env(&self.env)?;
+        let config = Config::of(&self.env)?;
         let ctx = Ctx {
             keys: config.vault_keys()?.keys_for(GRANT_INFO),
             config,
@@ -465,7 +465,7 @@ impl Vault {
 
     /// One refresh of `grant` at X, and what it means for the stored grant.
     async fn refresh(&self, user_id: &str, grant: &Grant) -> Result<Grant, ApiError> {
-        let config = Config::from_env(&self.env)?;
+        let config = Config::of(&self.env)?;
         let ctx = Ctx {
             keys: config.vault_keys()?.keys_for(GRANT_INFO),
             config,
