@@ -92,7 +92,8 @@ pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Res
         Credential::User(token) => {
             let body = forwarded_body(&mut req, &method).await?;
             let reply =
-                x::call_with_bearer(method, &url, &token, body, config.x_timeout_ms).await?;
+                x::call_with_bearer(method, &url, &token, body.as_ref(), config.x_timeout_ms)
+                    .await?;
             answer(reply, Context::User)
         }
         Credential::App(app) => {
@@ -143,13 +144,14 @@ async fn forward_in_worker_custody(
     let refused = |error| session.refused(error);
     let token = vault.access_token(&hash, None).await.map_err(refused)?;
     let timeout = config.x_timeout_ms;
-    let mut reply = x::call_with_bearer(method.clone(), url, &token, body.clone(), timeout).await?;
+    let mut reply =
+        x::call_with_bearer(method.clone(), url, &token, body.as_ref(), timeout).await?;
     if reply.status == 401 {
         let token = vault
             .access_token(&hash, Some(&token))
             .await
             .map_err(refused)?;
-        reply = x::call_with_bearer(method.clone(), url, &token, body, timeout).await?;
+        reply = x::call_with_bearer(method.clone(), url, &token, body.as_ref(), timeout).await?;
     }
     let response = answer(reply, Context::User)?;
     session.finish(response, config)

@@ -1,14 +1,19 @@
 //! Talking to X: bounded calls (a POST of a form, a signed OAuth 1.0a POST, an X API call
 //! with a bearer token), and turning X's answers into tokens or errors.
+//!
+//! A call is the runtime's `fetch` with an `AbortController` whose `abort` a `setTimeout`
+//! calls after the deadline ([`Deadline`]) and which is cleared as soon as the deadline no
+//! longer applies: aborting fails the `fetch`, or a read of the body under way, and a
+//! failure with the signal aborted is X being too slow. The timer is a bound JS function
+//! (no Rust closure) and is always cleared, so nothing of a call outlives it.
 
-use std::pin::pin;
-use std::time::Duration;
-
-use futures_util::future::{Either, select};
 use serde::Deserialize;
-use worker::{
-    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
-    ResponseBody,
+use wasm_bindgen::prelude::*;
+use worker::Method;
+use worker::js_sys::{Function, Promise, Reflect, Uint8Array};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys::{
+    AbortController, Headers, RequestInit, RequestRedirect, Response as JsResponse,
 };
 use xauth_core::{
     AccessToken, ErrorKind, FormRequest, RawErrorResponse, RawTokenResponse, RefreshToken,
@@ -38,39 +43,75 @@ pub struct XReply {
     pub status: u16,
     pub body: Vec<u8>,
     pub retry_after: Option<String>,
+    /// X API calls only (`None` from the token endpoints).
     pub content_type: Option<String>,
-    /// The [`RATE_LIMIT_HEADERS`] X sent.
+    /// The [`RATE_LIMIT_HEADERS`] X sent (X API calls only).
     pub rate_limit: Vec<(&'static str, String)>,
+}
+
+/// Which of X's endpoints a call goes to: how big its answer may be, and which headers of
+/// it the worker uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    /// The token, revoke, users/me and OAuth 1.0a endpoints: small JSON.
+    Token,
+    /// An X API call passed on to the caller, with its content type and rate limits.
+    Api,
+}
+
+impl Endpoint {
+    fn max_body_bytes(self) -> usize {
+        match self {
+            Endpoint::Token => MAX_X_BODY_BYTES,
+            Endpoint::Api => MAX_X_API_BODY_BYTES,
+        }
+    }
+}
+
+/// One request to X, as the worker builds it: nothing of the caller's request but what
+/// is put here.
+struct Outgoing<'a> {
+    method: Method,
+    url: &'a str,
+    /// `accept: application/json` is always added.
+    headers: Vec<(&'static str, &'a str)>,
+    body: Option<JsValue>,
+    endpoint: Endpoint,
 }
 
 /// POSTs a form to X's token or revoke endpoint, bounded in time.
 pub async fn post_form(url: &str, form: FormRequest, timeout_ms: u32) -> Result<XReply, ApiError> {
-    send(url, form_init(&form)?, timeout_ms, MAX_X_BODY_BYTES).await
+    send(&form_request(url, &form), Deadline::Whole(timeout_ms)).await
 }
 
 /// A POST of `form` (its body, and its Basic header when the client is confidential).
-fn form_init(form: &FormRequest) -> Result<RequestInit, ApiError> {
-    let headers = Headers::new();
-    headers.set("content-type", FormRequest::CONTENT_TYPE)?;
-    headers.set("accept", "application/json")?;
+fn form_request<'a>(url: &'a str, form: &'a FormRequest) -> Outgoing<'a> {
+    let mut headers = vec![("content-type", FormRequest::CONTENT_TYPE)];
     if let Some(authorization) = &form.authorization {
-        headers.set("authorization", authorization)?;
+        headers.push(("authorization", authorization));
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(form.body.as_str().into()));
-    Ok(init)
+    Outgoing {
+        method: Method::Post,
+        url,
+        headers,
+        body: Some(JsValue::from_str(&form.body)),
+        endpoint: Endpoint::Token,
+    }
 }
 
 /// POSTs an OAuth 1.0a signed request (empty body, the signature in `Authorization`).
 pub async fn post_signed(request: &SignedRequest, timeout_ms: u32) -> Result<XReply, ApiError> {
-    let headers = Headers::new();
-    headers.set("content-type", FormRequest::CONTENT_TYPE)?;
-    headers.set("authorization", &request.authorization)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers);
-    send(&request.url, init, timeout_ms, MAX_X_BODY_BYTES).await
+    let outgoing = Outgoing {
+        method: Method::Post,
+        url: &request.url,
+        headers: vec![
+            ("content-type", FormRequest::CONTENT_TYPE),
+            ("authorization", &request.authorization),
+        ],
+        body: None,
+        endpoint: Endpoint::Token,
+    };
+    send(&outgoing, Deadline::Whole(timeout_ms)).await
 }
 
 /// `GET url` with a bearer token (an X API call), answers up to `MAX_X_API_BODY_BYTES`.
@@ -83,7 +124,6 @@ pub async fn get_with_bearer(
 }
 
 /// A request body passed on to X: the caller's bytes and its `Content-Type`.
-#[derive(Clone)]
 pub struct ForwardedBody {
     pub bytes: Vec<u8>,
     pub content_type: Option<String>,
@@ -96,36 +136,36 @@ pub async fn call_with_bearer(
     method: Method,
     url: &str,
     token: &AccessToken,
-    body: Option<ForwardedBody>,
+    body: Option<&ForwardedBody>,
     timeout_ms: u32,
 ) -> Result<XReply, ApiError> {
-    let headers = Headers::new();
-    headers.set("accept", "application/json")?;
-    headers.set("authorization", &xauth_core::bearer_authorization(token))?;
-    let mut init = RequestInit::new();
-    if let Some(body) = body {
-        if let Some(content_type) = &body.content_type {
-            headers.set("content-type", content_type)?;
-        }
-        let bytes = worker::js_sys::Uint8Array::from(body.bytes.as_slice());
-        init.with_body(Some(bytes.into()));
+    let authorization = xauth_core::bearer_authorization(token);
+    let mut headers = vec![("authorization", authorization.as_str())];
+    if let Some(content_type) = body.and_then(|body| body.content_type.as_deref()) {
+        headers.push(("content-type", content_type));
     }
-    init.with_method(method).with_headers(headers);
-    send(url, init, timeout_ms, MAX_X_API_BODY_BYTES).await
+    let outgoing = Outgoing {
+        method,
+        url,
+        headers,
+        body: body.map(|body| Uint8Array::from(body.bytes.as_slice()).into()),
+        endpoint: Endpoint::Api,
+    };
+    send(&outgoing, Deadline::Whole(timeout_ms)).await
 }
 
 /// `GET /2/users/me` with the user's token: who signed in.
 pub async fn users_me(config: &Config, access_token: &AccessToken) -> Result<XReply, ApiError> {
-    let headers = Headers::new();
-    headers.set("accept", "application/json")?;
-    headers.set(
-        "authorization",
-        &xauth_core::bearer_authorization(access_token),
-    )?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
     let url = format!("{}{}", config.x_api_url, xauth_core::USERS_ME_PATH);
-    send(&url, init, config.x_timeout_ms, MAX_X_BODY_BYTES).await
+    let authorization = xauth_core::bearer_authorization(access_token);
+    let outgoing = Outgoing {
+        method: Method::Get,
+        url: &url,
+        headers: vec![("authorization", &authorization)],
+        body: None,
+        endpoint: Endpoint::Token,
+    };
+    send(&outgoing, Deadline::Whole(config.x_timeout_ms)).await
 }
 
 /// Who signed in: X's `/2/users/me` for `access_token`, read strictly. Any other answer
@@ -176,12 +216,10 @@ pub async fn refresh(
     headers_within_ms: u32,
 ) -> Result<XReply, ApiError> {
     let form = xauth_core::refresh_request(config.client_auth(), refresh_token);
-    let init = form_init(&form)?;
-    send_with_deadline(
-        &config.token_url(),
-        init,
+    let url = config.token_url();
+    send(
+        &form_request(&url, &form),
         Deadline::Headers(headers_within_ms),
-        MAX_X_BODY_BYTES,
     )
     .await
 }
@@ -201,59 +239,32 @@ pub async fn revoke(
     }
 }
 
-/// Sends one request to X and reads the answer, within `timeout_ms` for all of it:
-/// unreachable, too slow or oversized is a 502. Redirects are not followed, so a
-/// request carrying credentials never goes anywhere but where it was sent.
-async fn send(
-    url: &str,
-    init: RequestInit,
-    timeout_ms: u32,
-    max_body_bytes: usize,
-) -> Result<XReply, ApiError> {
-    send_with_deadline(url, init, Deadline::Whole(timeout_ms), max_body_bytes).await
-}
-
-/// [`send`] with a choice of [`Deadline`].
-async fn send_with_deadline(
-    url: &str,
-    mut init: RequestInit,
-    deadline: Deadline,
-    max_body_bytes: usize,
-) -> Result<XReply, ApiError> {
-    init.with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init)?;
+/// Sends one request to X and reads the answer within `deadline`: unreachable, too slow
+/// or oversized is a 502. Redirects are not followed, so a request carrying credentials
+/// never goes anywhere but where it was sent.
+async fn send(outgoing: &Outgoing<'_>, deadline: Deadline) -> Result<XReply, ApiError> {
     let (Deadline::Whole(timeout_ms) | Deadline::Headers(timeout_ms)) = deadline;
-
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let mut timer = pin!(Delay::from(Duration::from_millis(u64::from(timeout_ms))));
     let too_slow =
         || ApiError::upstream_unavailable(format!("X did not answer within {timeout_ms} ms."));
-    let fetch = Fetch::Request(request);
-    let head = pin!(fetch.send_with_signal(&signal));
-    let mut response = match select(head, timer.as_mut()).await {
-        Either::Left((Ok(response), _)) => response,
+    let controller = AbortController::new().map_err(worker::Error::from)?;
+    let init = request_init(outgoing, &controller)?;
+    let timer = Timer::abort_after(&controller, timeout_ms)?;
+    let head = match global_fetch(outgoing.url, &init) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(error) => Err(error),
+    };
+    let response: JsResponse = match head {
+        Ok(response) => response.unchecked_into(),
+        Err(_) if controller.signal().aborted() => return Err(too_slow()),
         // The runtime reports a refused or dropped connection as an error, not a status.
-        Either::Left((Err(_), _)) => {
-            return Err(ApiError::upstream_unavailable("X could not be reached."));
-        }
-        Either::Right(((), _)) => {
-            controller.abort();
-            return Err(too_slow());
-        }
+        Err(_) => return Err(ApiError::upstream_unavailable("X could not be reached.")),
     };
-    let status = response.status_code();
-    let body = pin!(read_answer(&mut response, max_body_bytes));
-    let read = match deadline {
-        Deadline::Whole(_) => match select(body, timer).await {
-            Either::Left((read, _)) => read,
-            Either::Right(((), _)) => {
-                controller.abort();
-                return Err(too_slow());
-            }
-        },
-        Deadline::Headers(_) => body.await,
-    };
+    if let Deadline::Headers(_) = deadline {
+        // X has begun its answer: it is read to the end, whatever that takes.
+        drop(timer);
+    }
+    let status = response.status();
+    let read = read_answer(&response, outgoing.endpoint).await;
     match read {
         Ok((Some(body), head)) => Ok(XReply {
             status,
@@ -265,35 +276,113 @@ async fn send_with_deadline(
         Ok((None, _)) => Err(ApiError::upstream_unavailable(
             "X answered with an oversized body.",
         )),
+        Err(_) if controller.signal().aborted() => Err(too_slow()),
         Err(_) => Err(ApiError::upstream_unavailable(
             "X's answer broke off before its end.",
         )),
     }
 }
 
-/// The headers the worker uses and the body (`None` when over `max_body_bytes`).
-async fn read_answer(
-    response: &mut worker::Response,
-    max_body_bytes: usize,
-) -> Result<(Option<Vec<u8>>, Head), worker::Error> {
-    let headers = response.headers();
-    let head = Head {
-        retry_after: headers.get("retry-after")?,
-        content_type: headers.get("content-type")?,
-        rate_limit: RATE_LIMIT_HEADERS
-            .iter()
-            .filter_map(|name| Some((*name, headers.get(name).ok()??)))
-            .collect(),
-    };
-    // X's `content-length` only sizes the first read: a compressed answer is longer.
-    let declared = headers
-        .get("content-length")?
-        .and_then(|length| length.trim().parse::<u64>().ok());
-    let body = match response.body() {
-        ResponseBody::Stream(stream) => {
-            read_at_most(stream.clone(), declared, max_body_bytes).await?
+/// `fetch`'s options for `outgoing`: its method, headers and body, no redirects, and the
+/// controller's signal.
+fn request_init(
+    outgoing: &Outgoing<'_>,
+    controller: &AbortController,
+) -> worker::Result<RequestInit> {
+    let headers = Headers::new()?;
+    headers.set("accept", "application/json")?;
+    for (name, value) in &outgoing.headers {
+        headers.set(name, value)?;
+    }
+    let init = RequestInit::new();
+    init.set_method(outgoing.method.as_ref());
+    init.set_headers(&headers);
+    if let Some(body) = &outgoing.body {
+        init.set_body(body);
+    }
+    init.set_redirect(RequestRedirect::Manual);
+    init.set_signal(Some(&controller.signal()));
+    Ok(init)
+}
+
+/// A `setTimeout` that aborts a controller, cleared when dropped (so at the latest when the
+/// call is over).
+struct Timer(JsValue);
+
+impl Timer {
+    fn abort_after(controller: &AbortController, timeout_ms: u32) -> worker::Result<Timer> {
+        thread_local! {
+            /// `Function.prototype.call.bind(AbortController.prototype.abort)`: called with
+            /// a controller, aborts it. A JS function, so the timer holds no Rust closure.
+            static ABORT: Result<Function, JsValue> = abort_function();
         }
-        _ => Some(Vec::new()),
+        let id = ABORT.with(|abort| match abort {
+            Ok(abort) => set_timeout(abort, timeout_ms, controller),
+            Err(error) => Err(error.clone()),
+        })?;
+        Ok(Timer(id))
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.0);
+    }
+}
+
+fn abort_function() -> Result<Function, JsValue> {
+    let prototype = ABORT_CONTROLLER_PROTOTYPE.with(JsValue::clone);
+    let abort: Function = Reflect::get(&prototype, &"abort".into())?.dyn_into()?;
+    let call: Function = Reflect::get(&abort, &"call".into())?.dyn_into()?;
+    Ok(call.bind0(&abort))
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(url: &str, init: &RequestInit) -> Result<Promise, JsValue>;
+
+    /// `setTimeout(handler, ms, argument)`: the id, whatever the runtime makes it.
+    #[wasm_bindgen(catch, js_name = setTimeout)]
+    fn set_timeout(
+        handler: &Function,
+        ms: u32,
+        argument: &AbortController,
+    ) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+
+    /// `AbortController.prototype`.
+    #[wasm_bindgen(thread_local_v2, js_namespace = AbortController, js_name = prototype)]
+    static ABORT_CONTROLLER_PROTOTYPE: JsValue;
+}
+
+/// The headers the worker uses and the body (`None` when over the endpoint's limit).
+async fn read_answer(
+    response: &JsResponse,
+    endpoint: Endpoint,
+) -> worker::Result<(Option<Vec<u8>>, Head)> {
+    let headers = response.headers();
+    let get = |name: &str| headers.get(name).map_err(worker::Error::from);
+    let mut head = Head {
+        retry_after: get("retry-after")?,
+        content_type: None,
+        rate_limit: Vec::new(),
+    };
+    if endpoint == Endpoint::Api {
+        head.content_type = get("content-type")?;
+        for name in RATE_LIMIT_HEADERS {
+            if let Some(value) = get(name)? {
+                head.rate_limit.push((name, value));
+            }
+        }
+    }
+    // X's `content-length` only sizes the first read: a compressed answer is longer.
+    let declared = get("content-length")?.and_then(|length| length.trim().parse::<u64>().ok());
+    let body = match response.body() {
+        Some(stream) => read_at_most(stream, declared, endpoint.max_body_bytes()).await?,
+        None => Some(Vec::new()),
     };
     Ok((body, head))
 }
