@@ -26,6 +26,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod grant;
+mod microtasks;
 mod oauth1;
 mod proxy;
 mod public_reads;
@@ -37,7 +38,10 @@ mod vault;
 mod vault_key;
 mod x;
 
-use worker::{Context, Env, Method, Request, Response, event};
+use wasm_bindgen::prelude::*;
+use worker::js_sys::Promise;
+use worker::wasm_bindgen_futures::future_to_promise;
+use worker::{Env, Method, Request, Response, web_sys};
 
 use crate::config::{Config, Custody};
 use crate::error::ApiError;
@@ -46,8 +50,28 @@ use crate::rate_limit::Bucket;
 /// The Durable Object class of worker custody: one per X user (binding `XAUTH_GRANTS`).
 pub use crate::vault::GrantVault;
 
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+/// The fetch handler's export, as `#[event(fetch)]` would write it (worker-build's shim
+/// calls the export named `fetch` with the request, `env` and the context), but with
+/// [`microtasks::prefer_promise_jobs`] before the isolate's first task.
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch_export(req: web_sys::Request, env: Env, _ctx: JsValue) -> Promise {
+    microtasks::prefer_promise_jobs();
+    future_to_promise(async move {
+        let response = match fetch(Request::from(req), env).await {
+            Ok(response) => web_sys::Response::from(response),
+            // Building the answer's headers failed: nothing is left to answer with JSON.
+            Err(_) => {
+                worker::console_error!("the answer could not be built");
+                let init = web_sys::ResponseInit::new();
+                init.set_status(500);
+                web_sys::Response::new_with_opt_str_and_init(Some("INTERNAL SERVER ERROR"), &init)?
+            }
+        };
+        Ok(response.into())
+    })
+}
+
+async fn fetch(req: Request, env: Env) -> worker::Result<Response> {
     // workers-rs turns any method it does not know into GET: read the request's own.
     let raw_method = req.inner().method();
     let method = known_method(&raw_method);
