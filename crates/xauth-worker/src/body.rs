@@ -10,12 +10,13 @@
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
+use worker::ByteStream;
 use worker::js_sys::{Object, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys::ReadableStream;
-use worker::{ByteStream, Request};
 
 use crate::error::ApiError;
+use crate::incoming::Incoming;
 
 /// Bodies are small JSON objects; anything larger is refused before it is parsed.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -27,8 +28,8 @@ pub struct JsonBody(Map<String, Value>);
 
 /// Reads the body as a JSON object, refusing other media types (415), big bodies (413)
 /// and anything that is not a JSON object (400).
-pub async fn read_json_body(req: &mut Request) -> Result<JsonBody, ApiError> {
-    let content_type = req.headers().get("content-type")?.unwrap_or_default();
+pub async fn read_json_body(req: &Incoming) -> Result<JsonBody, ApiError> {
+    let content_type = req.header("content-type")?.unwrap_or_default();
     if !is_json_media_type(&content_type) {
         return Err(ApiError::unsupported_media_type());
     }
@@ -54,21 +55,20 @@ pub fn parse_json_object(bytes: &[u8]) -> Result<JsonBody, ApiError> {
 }
 
 /// The request's `Content-Length`, if it has a readable one.
-pub fn declared_length(req: &Request) -> worker::Result<Option<u64>> {
+pub fn declared_length(req: &Incoming) -> Result<Option<u64>, ApiError> {
     Ok(req
-        .headers()
-        .get("content-length")?
+        .header("content-length")?
         .and_then(|length| length.trim().parse::<u64>().ok()))
 }
 
 /// The request's body whole (empty when it has none), or `None` when it is longer than
 /// `limit`; `declared` (its `Content-Length`) only sizes the first read.
 pub async fn read_request_at_most(
-    req: &Request,
+    req: &Incoming,
     declared: Option<u64>,
     limit: usize,
 ) -> worker::Result<Option<Vec<u8>>> {
-    match req.inner().body() {
+    match req.body() {
         Some(stream) => read_at_most(stream, declared, limit).await,
         None => Ok(Some(Vec::new())), // no body at all
     }

@@ -4,10 +4,11 @@
 //! present Origin that is neither this worker's own nor allowed is refused outright, which
 //! is also the worker's CSRF defence for its POST routes.
 
-use worker::{Headers, Request, Response};
+use worker::{Headers, Response};
 
 use crate::config::{Config, Custody};
 use crate::error::ApiError;
+use crate::incoming::Incoming;
 
 /// Who is calling, as far as CORS is concerned.
 pub enum Caller {
@@ -18,8 +19,8 @@ pub enum Caller {
 }
 
 /// Classifies the caller or refuses its origin with a 403.
-pub fn check_origin(req: &Request, config: &Config) -> Result<Caller, ApiError> {
-    let Some(origin) = req.headers().get("origin")? else {
+pub fn check_origin(req: &Incoming, config: &Config) -> Result<Caller, ApiError> {
+    let Some(origin) = req.header("origin")? else {
         return Ok(Caller::SameOrigin);
     };
     let own_origin = req.url()?.origin().ascii_serialization();

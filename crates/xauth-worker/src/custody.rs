@@ -17,13 +17,14 @@
 //! `no_session` whose `Set-Cookie` clears it.
 
 use serde::Serialize;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 use xauth_core::TokenTypeHint;
 
 use crate::body::read_json_body;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::grant::{Grant, XUser};
+use crate::incoming::Incoming;
 use crate::routes;
 use crate::sealed::OpenedWith;
 use crate::session_cookie::{
@@ -87,15 +88,15 @@ impl CookieSession {
 
 /// How this request came in, for the cookie's name; `None` for plain http to a host that
 /// is not loopback, which gets no session cookie.
-pub fn transport(req: &Request) -> Option<Transport> {
+pub fn transport(req: &Incoming) -> Option<Transport> {
     let url = req.url().ok()?;
     Transport::of(url.scheme(), url.host_str().unwrap_or_default())
 }
 
 /// Whether the request carries a session cookie at all (valid or not).
-pub fn carries_cookie(req: &Request) -> bool {
+pub fn carries_cookie(req: &Incoming) -> bool {
     transport(req).is_some_and(|transport| {
-        let header = req.headers().get("cookie").ok().flatten();
+        let header = req.header("cookie").ok().flatten();
         session_cookie::is_present(header.as_deref(), transport)
     })
 }
@@ -103,15 +104,15 @@ pub fn carries_cookie(req: &Request) -> bool {
 /// The session of a cookie-authenticated request, after the CSRF check; `None` when the
 /// request carries no session cookie. A cookie that does not open is `no_session`, and
 /// the answer clears it.
-pub fn session_of(req: &Request, config: &Config) -> Result<Option<CookieSession>, ApiError> {
+pub fn session_of(req: &Incoming, config: &Config) -> Result<Option<CookieSession>, ApiError> {
     let Some(transport) = transport(req) else {
         return Ok(None);
     };
-    let header = req.headers().get("cookie")?;
+    let header = req.header("cookie")?;
     if !session_cookie::is_present(header.as_deref(), transport) {
         return Ok(None);
     }
-    if req.headers().get(CSRF_HEADER)?.as_deref() != Some("1") {
+    if req.header(CSRF_HEADER)?.as_deref() != Some("1") {
         return Err(ApiError::csrf());
     }
     let keys = config.vault_keys()?.keys_for(SESSION_COOKIE_INFO);
@@ -132,19 +133,19 @@ pub fn session_of(req: &Request, config: &Config) -> Result<Option<CookieSession
 }
 
 /// [`session_of`], where a session is required.
-fn required_session(req: &Request, config: &Config) -> Result<CookieSession, ApiError> {
+fn required_session(req: &Incoming, config: &Config) -> Result<CookieSession, ApiError> {
     session_of(req, config)?.ok_or_else(ApiError::no_session)
 }
 
 /// `POST /twitter-access-token` in worker custody.
 pub async fn access_token(
-    mut req: Request,
+    req: &Incoming,
     config: &Config,
     env: &Env,
 ) -> Result<Response, ApiError> {
-    let transport = transport(&req).ok_or_else(ApiError::https_required)?;
+    let transport = transport(req).ok_or_else(ApiError::https_required)?;
     let now = crate::now_unix_secs();
-    let tokens = routes::exchange_code(&mut req, config, now).await?;
+    let tokens = routes::exchange_code(req, config, now).await?;
     // The grant is kept per user, so the worker must know who signed in. If X will not
     // say, the fresh grant is of no use to anyone: it is revoked, and the sign-in fails.
     let user = match x::signed_in_user(config, &tokens.access_token).await {
@@ -169,7 +170,7 @@ pub async fn access_token(
         .sign_in(&grant, &cookie.secret.hash())
         .await?;
     // A session this browser had before (perhaps another user's) ends here.
-    if let Ok(Some(previous)) = previous_session(&req, config)
+    if let Ok(Some(previous)) = previous_session(req, config)
         && previous.hash() != cookie.secret.hash()
         && let Ok(vault) = previous.vault(env)
     {
@@ -191,11 +192,11 @@ pub async fn access_token(
 
 /// The session cookie a sign-in request came with, if valid (no CSRF check: it is only
 /// signed out, never used).
-fn previous_session(req: &Request, config: &Config) -> Result<Option<CookieSession>, ApiError> {
+fn previous_session(req: &Incoming, config: &Config) -> Result<Option<CookieSession>, ApiError> {
     let Some(transport) = transport(req) else {
         return Ok(None);
     };
-    let header = req.headers().get("cookie")?;
+    let header = req.header("cookie")?;
     let keys = config.vault_keys()?.keys_for(SESSION_COOKIE_INFO);
     Ok(
         match session_cookie::read(&keys, header.as_deref(), transport, crate::now_unix_secs()) {
@@ -220,7 +221,7 @@ struct SignedIn<'a> {
 }
 
 /// `GET /twitter-session`.
-pub async fn session(req: Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
+pub async fn session(req: &Incoming, config: &Config, env: &Env) -> Result<Response, ApiError> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct SessionAnswer<'a> {
@@ -233,7 +234,7 @@ pub async fn session(req: Request, config: &Config, env: &Env) -> Result<Respons
         expires_at: Option<u64>,
         custody: &'static str,
     }
-    let Some(session) = session_of(&req, config)? else {
+    let Some(session) = session_of(req, config)? else {
         return Ok(Response::from_json(&SessionAnswer {
             signed_in: false,
             user: None,
@@ -258,11 +259,11 @@ pub async fn session(req: Request, config: &Config, env: &Env) -> Result<Respons
 }
 
 /// `POST /twitter-sign-out` {everywhere?}.
-pub async fn sign_out(mut req: Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
-    let session = required_session(&req, config)?;
+pub async fn sign_out(req: &Incoming, config: &Config, env: &Env) -> Result<Response, ApiError> {
+    let session = required_session(req, config)?;
     // The body is optional: `{}` and no body at all both end this session only.
-    let everywhere = if req.headers().get("content-type")?.is_some() {
-        read_json_body(&mut req).await?.is_set("everywhere")?
+    let everywhere = if req.header("content-type")?.is_some() {
+        read_json_body(req).await?.is_set("everywhere")?
     } else {
         false
     };
@@ -287,8 +288,8 @@ pub async fn sign_out(mut req: Request, config: &Config, env: &Env) -> Result<Re
 
 /// `POST /twitter-revoke-token` in worker custody: only through a session, whose grant it
 /// revokes (the body's token, if any, is not used: the page has none).
-pub async fn revoke(req: Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
-    let session = required_session(&req, config)?;
+pub async fn revoke(req: &Incoming, config: &Config, env: &Env) -> Result<Response, ApiError> {
+    let session = required_session(req, config)?;
     let ended = session
         .vault(env)?
         .revoke(&session.hash())

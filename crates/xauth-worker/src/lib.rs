@@ -26,6 +26,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod grant;
+mod incoming;
 mod microtasks;
 mod oauth1;
 mod proxy;
@@ -41,10 +42,11 @@ mod x;
 use wasm_bindgen::prelude::*;
 use worker::js_sys::Promise;
 use worker::wasm_bindgen_futures::future_to_promise;
-use worker::{Env, Method, Request, Response, web_sys};
+use worker::{Env, Method, Response, web_sys};
 
 use crate::config::{Config, Custody};
 use crate::error::ApiError;
+use crate::incoming::Incoming;
 use crate::rate_limit::Bucket;
 
 /// The Durable Object class of worker custody: one per X user (binding `XAUTH_GRANTS`).
@@ -57,7 +59,7 @@ pub use crate::vault::GrantVault;
 pub fn fetch_export(req: web_sys::Request, env: Env, _ctx: JsValue) -> Promise {
     microtasks::prefer_promise_jobs();
     future_to_promise(async move {
-        let response = match fetch(Request::from(req), env).await {
+        let response = match fetch(Incoming::new(req), env).await {
             Ok(response) => web_sys::Response::from(response),
             // Building the answer's headers failed: nothing is left to answer with JSON.
             Err(_) => {
@@ -71,15 +73,13 @@ pub fn fetch_export(req: web_sys::Request, env: Env, _ctx: JsValue) -> Promise {
     })
 }
 
-async fn fetch(req: Request, env: Env) -> worker::Result<Response> {
-    // workers-rs turns any method it does not know into GET: read the request's own.
-    let raw_method = req.inner().method();
-    let method = known_method(&raw_method);
+async fn fetch(req: Incoming, env: Env) -> worker::Result<Response> {
+    let method = req.method();
     let path = req.path();
     let (caller, outcome) = match Config::of(&env) {
         Ok(config) => match cors::check_origin(&req, &config) {
             Ok(caller) => {
-                let outcome = dispatch(req, method.as_ref(), &path, &config, &env).await;
+                let outcome = dispatch(&req, method, path, &config, &env).await;
                 (Some((caller, config.custody)), outcome)
             }
             // With the session cookie, a foreign origin is a cross-site forgery attempt.
@@ -95,7 +95,7 @@ async fn fetch(req: Request, env: Env) -> worker::Result<Response> {
         Err(error) => error_response(&error)?,
     };
     // Method, path and status only: bodies and headers carry codes and tokens.
-    let logged_method = method.as_ref().map_or("(other method)", |m| m.as_ref());
+    let logged_method = method.map_or("(other method)", |m| m.as_ref());
     worker::console_log!("{} {} {}", logged_method, path, response.status_code());
     Ok(cors::finish(response, caller.as_ref()))
 }
@@ -103,7 +103,7 @@ async fn fetch(req: Request, env: Env) -> worker::Result<Response> {
 /// The route table. A `match` rather than `worker::Router`, because the router answers
 /// unknown paths and wrong methods in plain text and every answer here is JSON.
 async fn dispatch(
-    req: Request,
+    req: &Incoming,
     method: Option<&Method>,
     path: &str,
     config: &Config,
@@ -136,7 +136,7 @@ async fn dispatch(
             | "/twitter-oauth1/access-token"
     );
     if calls_x_token_endpoint && *method == Method::Post {
-        rate_limit::check(env, &req, Bucket::TokenRoutes).await?;
+        rate_limit::check(env, req, Bucket::TokenRoutes).await?;
     }
     match (method, path) {
         (Method::Options, _) => Ok(cors::preflight()?),
@@ -156,28 +156,14 @@ async fn dispatch(
         (Method::Post, "/twitter-oauth1/access-token") => {
             oauth1::access_token(req, config, env).await
         }
-        (Method::Get, "/twitter-oauth1/session") => oauth1::session(&req, config, env).await,
-        (Method::Post, "/twitter-oauth1/sign-out") => oauth1::sign_out(&req, config, env).await,
+        (Method::Get, "/twitter-oauth1/session") => oauth1::session(req, config, env).await,
+        (Method::Post, "/twitter-oauth1/sign-out") => oauth1::sign_out(req, config, env).await,
         (Method::Get | Method::Post | Method::Put | Method::Delete, _)
             if path.starts_with(proxy::PREFIX) =>
         {
-            proxy::forward(req, config, env).await
+            proxy::forward(req, method, config, env).await
         }
         _ => Err(ApiError::method_not_allowed(allowed)),
-    }
-}
-
-/// The request's method when it is one the worker serves anywhere, spelled exactly as
-/// HTTP does (methods are case-sensitive; browsers upper-case only the standard ones).
-fn known_method(raw: &str) -> Option<Method> {
-    match raw {
-        "GET" => Some(Method::Get),
-        "HEAD" => Some(Method::Head),
-        "POST" => Some(Method::Post),
-        "PUT" => Some(Method::Put),
-        "DELETE" => Some(Method::Delete),
-        "OPTIONS" => Some(Method::Options),
-        _ => None,
     }
 }
 

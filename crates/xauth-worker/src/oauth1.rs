@@ -10,24 +10,25 @@
 //! another one, and into the answer only when `TWITTER_OAUTH1_RETURN_TOKENS=true`.
 
 use serde::Serialize;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 use xauth_core::{ErrorKind, OAuth1Callback, OAuth1Verifier};
 
 use crate::body::read_json_body;
 use crate::config::{Config, Custody};
 use crate::cookies::{self, CookieKeys, PendingError};
 use crate::error::ApiError;
+use crate::incoming::Incoming;
 use crate::session_cookie::SessionSecret;
 use crate::vault::VaultClient;
 use crate::x;
 
 /// `POST /twitter-oauth1/request-token`: asks X for a request token and answers the link
 /// to X's consent page. The token's secret is set as the pending cookie.
-pub async fn request_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
+pub async fn request_token(req: &Incoming, config: &Config) -> Result<Response, ApiError> {
     let consumer = config.consumer()?;
     // Checked before X is asked: a sign-in that cannot be sealed must not spend a token.
     let keys = CookieKeys::new(config.vault_keys()?);
-    let body = read_json_body(&mut req).await?;
+    let body = read_json_body(req).await?;
     let callback = callback(config, body.string(&["callback", "oauthCallback"])?)?;
     let authenticate = match body.string(&["linkMode"])? {
         None | Some("authenticate") => true,
@@ -64,7 +65,7 @@ pub async fn request_token(mut req: Request, config: &Config) -> Result<Response
         xauth_core::oauth1_authorize_url(&config.x_api_url, &request_token.token)
     };
     let pending = keys
-        .pending_cookie(&request_token, now, is_https(&req))
+        .pending_cookie(&request_token, now, is_https(req))
         .map_err(|_| ApiError::internal("The sign-in could not be sealed."))?;
 
     #[derive(Serialize)]
@@ -111,14 +112,14 @@ fn callback(config: &Config, requested: Option<&str>) -> Result<OAuth1Callback, 
 /// In worker custody the session is also registered in the user's vault, so that signing
 /// out ends it there.
 pub async fn access_token(
-    mut req: Request,
+    req: &Incoming,
     config: &Config,
     env: &Env,
 ) -> Result<Response, ApiError> {
     let consumer = config.consumer()?;
     let return_tokens = config.oauth1_return_tokens()?;
-    let secure = is_https(&req);
-    let body = read_json_body(&mut req).await?;
+    let secure = is_https(req);
+    let body = read_json_body(req).await?;
     // The callback said `denied=…`: the request token is dead at X.
     if body.is_set("denied")? {
         return Err(ApiError::sign_in_refused(
@@ -136,12 +137,7 @@ pub async fn access_token(
     let now = crate::now_unix_secs();
     let keys = CookieKeys::new(config.vault_keys()?);
     let request_token = keys
-        .open_pending(
-            req.headers().get("cookie")?.as_deref(),
-            oauth_token,
-            now,
-            secure,
-        )
+        .open_pending(req.header("cookie")?.as_deref(), oauth_token, now, secure)
         .map_err(|e| pending_refused(&e, secure))?;
 
     let signed = xauth_core::access_token_request(
@@ -245,7 +241,7 @@ fn pending_refused(error: &PendingError, secure: bool) -> ApiError {
 
 /// `GET /twitter-oauth1/session`: who is signed in with OAuth 1.0a in this browser. In
 /// worker custody the user's vault must still know the session (a signed-out one is not).
-pub async fn session(req: &Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
+pub async fn session(req: &Incoming, config: &Config, env: &Env) -> Result<Response, ApiError> {
     config.consumer()?;
     let secure = is_https(req);
     let mut session = open_session(req, config, secure)?;
@@ -283,11 +279,11 @@ pub async fn session(req: &Request, config: &Config, env: &Env) -> Result<Respon
 
 /// The OAuth 1.0a session cookie of this request, if valid.
 fn open_session(
-    req: &Request,
+    req: &Incoming,
     config: &Config,
     secure: bool,
 ) -> Result<Option<cookies::Session>, ApiError> {
-    let cookie = req.headers().get("cookie")?;
+    let cookie = req.header("cookie")?;
     Ok(CookieKeys::new(config.vault_keys()?).open_session(
         cookie.as_deref(),
         crate::now_unix_secs(),
@@ -298,7 +294,7 @@ fn open_session(
 /// `POST /twitter-oauth1/sign-out`: forgets the session cookie and, in worker custody,
 /// ends the session in the user's vault, so no copy of the cookie works any more. X's
 /// OAuth 1.0a tokens cannot be revoked by the app; the user can, in their X settings.
-pub async fn sign_out(req: &Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
+pub async fn sign_out(req: &Incoming, config: &Config, env: &Env) -> Result<Response, ApiError> {
     if config.custody == Custody::Worker
         && let Some(session) = open_session(req, config, is_https(req))?
     {
@@ -329,6 +325,6 @@ fn nonce() -> Result<String, ApiError> {
 }
 
 /// Cookies get `Secure` when the request came over https (always, deployed).
-fn is_https(req: &Request) -> bool {
+fn is_https(req: &Incoming) -> bool {
     req.url().is_ok_and(|url| url.scheme() == "https")
 }

@@ -25,13 +25,14 @@
 use std::cell::RefCell;
 
 use serde::Deserialize;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Method, Response};
 use xauth_core::{AccessToken, ErrorKind, RawTokenResponse};
 
 use crate::body::{declared_length, read_request_at_most};
 use crate::config::{self, AppCredentials, Config, Consumer, Custody};
 use crate::custody;
 use crate::error::ApiError;
+use crate::incoming::Incoming;
 use crate::public_reads::is_public_read;
 use crate::rate_limit::{self, Bucket};
 use crate::x::{self, ForwardedBody, XReply};
@@ -56,8 +57,12 @@ enum Credential {
 }
 
 /// `METHOD /twitter-api/2/<path>?<query>` -> `X_API_URL/2/<path>?<query>`.
-pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Response, ApiError> {
-    let method = req.method();
+pub async fn forward(
+    req: &Incoming,
+    method: &Method,
+    config: &Config,
+    env: &Env,
+) -> Result<Response, ApiError> {
     let path = req
         .path()
         .strip_prefix(V2_PREFIX)
@@ -72,14 +77,14 @@ pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Res
     }
     if config.custody == Custody::Worker {
         let call = Call {
-            method: &method,
+            method,
             path: &path,
             query: query.as_deref(),
             url: &url,
         };
         return forward_in_worker_custody(req, config, env, &call).await;
     }
-    let caller_token = match req.headers().get("authorization")? {
+    let caller_token = match req.header("authorization")? {
         Some(authorization) => Some(
             bearer_token(&authorization)
                 .map(|token| AccessToken::new(token.to_owned()))
@@ -87,17 +92,22 @@ pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Res
         ),
         None => None,
     };
-    let credential = credential(caller_token, &method, &path, query.as_deref(), config)?;
+    let credential = credential(caller_token, method, &path, query.as_deref(), config)?;
     match credential {
         Credential::User(token) => {
-            let body = forwarded_body(&mut req, &method).await?;
-            let reply =
-                x::call_with_bearer(method, &url, &token, body.as_ref(), config.x_timeout_ms)
-                    .await?;
+            let body = forwarded_body(req, method).await?;
+            let reply = x::call_with_bearer(
+                method.clone(),
+                &url,
+                &token,
+                body.as_ref(),
+                config.x_timeout_ms,
+            )
+            .await?;
             answer(reply, Context::User)
         }
         Credential::App(app) => {
-            rate_limit::check(env, &req, Bucket::AnonymousReads).await?;
+            rate_limit::check(env, req, Bucket::AnonymousReads).await?;
             answer(call_as_app(&url, &app, config).await?, Context::App)
         }
     }
@@ -109,7 +119,7 @@ pub async fn forward(mut req: Request, config: &Config, env: &Env) -> Result<Res
 /// Without it, only a public read goes, as the app. A bearer token from the page is
 /// refused: in this mode the page has none.
 async fn forward_in_worker_custody(
-    mut req: Request,
+    req: &Incoming,
     config: &Config,
     env: &Env,
     call: &Call<'_>,
@@ -120,13 +130,13 @@ async fn forward_in_worker_custody(
         query,
         url,
     } = *call;
-    if req.headers().get("authorization")?.is_some() {
+    if req.header("authorization")?.is_some() {
         return Err(ApiError::invalid_token());
     }
-    let Some(session) = custody::session_of(&req, config)? else {
+    let Some(session) = custody::session_of(req, config)? else {
         if *method == Method::Get && is_public_read(path, query, &config.public_read_paths()?) {
             let app = config.app_credentials()?;
-            rate_limit::check(env, &req, Bucket::AnonymousReads).await?;
+            rate_limit::check(env, req, Bucket::AnonymousReads).await?;
             return answer(call_as_app(url, &app, config).await?, Context::App);
         }
         return Err(if is_under(path, &config.api_paths()?) {
@@ -138,7 +148,7 @@ async fn forward_in_worker_custody(
     if !is_under(path, &config.api_paths()?) {
         return Err(ApiError::path_not_allowed());
     }
-    let body = forwarded_body(&mut req, method).await?;
+    let body = forwarded_body(req, method).await?;
     let vault = session.vault(env)?;
     let hash = session.hash();
     let refused = |error| session.refused(error);
@@ -203,7 +213,7 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
 /// [`MAX_FORWARDED_BODY_BYTES`]), with its `Content-Type`; `None` for a GET or an empty
 /// body.
 async fn forwarded_body(
-    req: &mut Request,
+    req: &Incoming,
     method: &Method,
 ) -> Result<Option<ForwardedBody>, ApiError> {
     if *method == Method::Get {
@@ -213,7 +223,7 @@ async fn forwarded_body(
     if declared.is_some_and(|length| length > MAX_FORWARDED_BODY_BYTES as u64) {
         return Err(ApiError::payload_too_large(MAX_FORWARDED_BODY_BYTES));
     }
-    let content_type = req.headers().get("content-type")?;
+    let content_type = req.header("content-type")?;
     let bytes = read_request_at_most(req, declared, MAX_FORWARDED_BODY_BYTES)
         .await?
         .ok_or_else(|| ApiError::payload_too_large(MAX_FORWARDED_BODY_BYTES))?;

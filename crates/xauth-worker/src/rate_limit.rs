@@ -6,9 +6,10 @@
 //! binding means no limit; a limiter that fails lets the request through (logged): the
 //! limit protects X quota, and an outage of it should not take sign-in down.
 
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::error::ApiError;
+use crate::incoming::Incoming;
 
 /// What a limit counts.
 #[derive(Clone, Copy)]
@@ -34,13 +35,12 @@ impl Bucket {
 const RETRY_AFTER_SECS: &str = "60";
 
 /// `Ok` when `req`'s client is within `bucket`'s limit (or there is no limit), else a 429.
-pub async fn check(env: &Env, req: &Request, bucket: Bucket) -> Result<(), ApiError> {
+pub async fn check(env: &Env, req: &Incoming, bucket: Bucket) -> Result<(), ApiError> {
     let Ok(limiter) = env.rate_limiter(bucket.binding()) else {
         return Ok(());
     };
     let client = req
-        .headers()
-        .get("cf-connecting-ip")?
+        .header("cf-connecting-ip")?
         .unwrap_or_else(|| "unknown".to_owned());
     match limiter.limit(client).await {
         Ok(outcome) if outcome.success => Ok(()),

@@ -1,7 +1,7 @@
 //! One small handler per route. Each validates its input, asks X, and answers JSON.
 
 use serde::Serialize;
-use worker::{Request, Response};
+use worker::Response;
 use xauth_core::{
     AuthorizationCode, PkceCodeVerifier, RefreshToken, Scope, Scopes, TokenSet, TokenTypeHint,
 };
@@ -10,6 +10,7 @@ use crate::body::read_json_body;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::grant::XUser;
+use crate::incoming::Incoming;
 use crate::x;
 
 /// `GET /twitter-config`: what the browser needs to build the authorize link.
@@ -35,8 +36,8 @@ pub fn twitter_config(config: &Config) -> Result<Response, ApiError> {
 }
 
 /// `POST /twitter-access-token` {code, codeVerifier, redirectUri?}: the code exchange.
-pub async fn access_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
-    let tokens = exchange_code(&mut req, config, crate::now_unix_secs()).await?;
+pub async fn access_token(req: &Incoming, config: &Config) -> Result<Response, ApiError> {
+    let tokens = exchange_code(req, config, crate::now_unix_secs()).await?;
     // X's API answers no browser, so the worker asks who signed in while it holds the token.
     let user = signed_in_user(config, &tokens).await;
     token_answer(&tokens, user.as_ref())
@@ -46,7 +47,7 @@ pub async fn access_token(mut req: Request, config: &Config) -> Result<Response,
 /// verifier (`codeChallenge` is what the SvelteKit tutorial's front end calls the
 /// verifier) for X's tokens.
 pub async fn exchange_code(
-    req: &mut Request,
+    req: &Incoming,
     config: &Config,
     now: u64,
 ) -> Result<TokenSet, ApiError> {
@@ -79,8 +80,8 @@ async fn signed_in_user(config: &Config, tokens: &TokenSet) -> Option<XUser> {
 }
 
 /// `POST /twitter-refresh-token` {refreshToken}: a refresh, which rotates the refresh token.
-pub async fn refresh_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
-    let body = read_json_body(&mut req).await?;
+pub async fn refresh_token(req: &Incoming, config: &Config) -> Result<Response, ApiError> {
+    let body = read_json_body(req).await?;
     let refresh_token = RefreshToken::new(
         body.required_string(&["refreshToken", "refresh_token"])?
             .to_owned(),
@@ -96,8 +97,8 @@ pub async fn refresh_token(mut req: Request, config: &Config) -> Result<Response
 }
 
 /// `POST /twitter-revoke-token` {token, tokenTypeHint?}: RFC 7009 revocation.
-pub async fn revoke_token(mut req: Request, config: &Config) -> Result<Response, ApiError> {
-    let body = read_json_body(&mut req).await?;
+pub async fn revoke_token(req: &Incoming, config: &Config) -> Result<Response, ApiError> {
+    let body = read_json_body(req).await?;
     let token = body.required_string(&["token"])?;
     let hint = body
         .string(&["tokenTypeHint", "token_type_hint"])?
