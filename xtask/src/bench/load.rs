@@ -10,7 +10,11 @@
 //!   as a plain Node server (`bench/node-server.mjs`);
 //! - with `--baseline DIR`, an earlier build of the worker (a copy of its `index.js` and
 //!   `index_bg.wasm`) in a `workerd serve` of its own, in every row the worker serves: a
-//!   change's before and after in the same rounds.
+//!   change's before and after in the same rounds;
+//! - the worker-custody rows: the worker (and the baseline) once more, in a `workerd serve`
+//!   configured for worker custody (`XAUTH_TOKEN_CUSTODY=worker`, a vault key, the
+//!   `GrantVault` namespace stored on disk), signed in once against the stand-in before the
+//!   load; the rows send that sign-in's session cookie with `X-XAuth: 1`.
 //!
 //! Per row and round: wrk with `--connections` connections for `--secs` seconds; req/s,
 //! latency percentiles and errors from wrk's own summary (a Lua `done` hook), CPU per
@@ -39,6 +43,11 @@ const APP_BEARER_TOKEN: &str = "bench-app-token";
 /// A user's access token, as a page holding its tokens (browser custody) sends it.
 const USER_BEARER: &str = "Bearer bench-access-token-0123456789abcdefghijklmnopqrstuvwxyz";
 const VERIFIER: &str = "bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
+/// The code for which the stand-in grants users.read (and answers /2/users/me), which a
+/// worker-custody sign-in needs.
+const CODE_WITH_USER: &str = "bench-code-with-user";
+/// The session cookie's name over plain http on 127.0.0.1 (`__Host-xauth_session` over https).
+const SESSION_COOKIE: &str = "xauth_session";
 /// wrk's threads: one per core of a small machine (never more than the connections, which
 /// are what loads).
 pub const WRK_THREADS: u32 = 2;
@@ -70,6 +79,15 @@ impl Contender {
     }
 }
 
+/// Who keeps the user's tokens in the worker that serves a row (`XAUTH_TOKEN_CUSTODY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Custody {
+    /// The page does: the worker is configured as the JS contenders are, plus its own routes.
+    Browser,
+    /// The worker does, in the user's `GrantVault`; the row's requests carry a session cookie.
+    Worker,
+}
+
 /// One kind of request, measured for each contender that serves it (the others are n/a).
 pub struct Scenario {
     /// The table's row name.
@@ -83,15 +101,20 @@ pub struct Scenario {
     /// Part of a good answer's body, checked once before the load.
     pub expect: &'static str,
     pub contenders: Vec<Contender>,
+    /// The custody of the worker that serves the row; in worker custody the requests also
+    /// carry the session cookie of a sign-in made before the load, and `X-XAuth: 1`.
+    pub custody: Custody,
+    /// The row this one is measured against in the report (the same call in the other
+    /// custody): the difference is what the row's extra step costs.
+    pub compared_to: Option<usize>,
 }
 
 /// What is measured. The first row is the one the targets speak of.
 ///
-/// Hook for the custody issue: the proxied calls in *worker custody* (the worker keeping
-/// the user's tokens) are rows like the two `/twitter-api` ones below, with whatever the
-/// request then carries (e.g. a session cookie obtained by a sign-in against the stand-in
-/// before the load) and what the worker needs in `rust_worker_bindings`. Add them after
-/// the browser-custody row, named "... (worker custody)".
+/// The proxied call in *worker custody* (the worker keeping the user's tokens) comes right
+/// after the same call in browser custody, which it is compared with: its requests carry a
+/// session cookie instead of the bearer token, and the worker asks the user's `GrantVault`
+/// for the token before it calls X.
 pub fn scenarios() -> Vec<Scenario> {
     let json = || vec![("Content-Type".to_owned(), "application/json".to_owned())];
     let exchange = |code: &str| format!(r#"{{"code":"{code}","codeVerifier":"{VERIFIER}"}}"#);
@@ -107,6 +130,8 @@ pub fn scenarios() -> Vec<Scenario> {
             body: Some(exchange("bench-code")),
             expect: "\"access_token\"",
             contenders: Contender::ALL.to_vec(),
+            custody: Custody::Browser,
+            compared_to: None,
         },
         Scenario {
             route: "POST /twitter-access-token + users/me".into(),
@@ -119,6 +144,8 @@ pub fn scenarios() -> Vec<Scenario> {
             body: Some(exchange("bench-code-with-user")),
             expect: "\"username\"",
             contenders: vec![Contender::RustWorker],
+            custody: Custody::Browser,
+            compared_to: None,
         },
         Scenario {
             route: "GET /twitter-config".into(),
@@ -129,6 +156,8 @@ pub fn scenarios() -> Vec<Scenario> {
             body: None,
             expect: "\"clientId\"",
             contenders: vec![Contender::RustWorker],
+            custody: Custody::Browser,
+            compared_to: None,
         },
         Scenario {
             route: "GET /twitter-api/2/tweets/20 (app token)".into(),
@@ -141,6 +170,8 @@ pub fn scenarios() -> Vec<Scenario> {
             body: None,
             expect: "\"data\"",
             contenders: vec![Contender::RustWorker],
+            custody: Custody::Browser,
+            compared_to: None,
         },
         Scenario {
             route: "GET /twitter-api/2/tweets/20 (browser custody)".into(),
@@ -151,8 +182,25 @@ pub fn scenarios() -> Vec<Scenario> {
             body: None,
             expect: "\"data\"",
             contenders: vec![Contender::RustWorker],
+            custody: Custody::Browser,
+            compared_to: None,
         },
-        // Worker custody rows go here (see above).
+        Scenario {
+            route: "GET /twitter-api/2/tweets/20 (worker custody)".into(),
+            note: "the same call as a user signed in in worker custody: the session cookie \
+                   (opened, CSRF-checked) instead of the token, the user's GrantVault asked \
+                   for the token (a Durable Object call, in the same workerd process here; on \
+                   Cloudflare the object may be in another location), then X"
+                .into(),
+            method: "GET",
+            path: "/twitter-api/2/tweets/20".into(),
+            headers: vec![("X-XAuth".to_owned(), "1".to_owned())],
+            body: None,
+            expect: "\"data\"",
+            contenders: vec![Contender::RustWorker],
+            custody: Custody::Worker,
+            compared_to: Some(4),
+        },
     ]
 }
 
@@ -222,21 +270,52 @@ pub fn run(project: &Project, tools: &Tools, dir: &Path, options: &Options) -> R
         x_port,
     )?;
     let x_url = format!("http://127.0.0.1:{x_port}");
-    let mut servers = Vec::new();
-    for &contender in &contenders {
-        let port = process::free_port()?;
-        let server = start(project, tools, dir, contender, port, &x_url, options)?;
-        servers.push((contender, port, server));
+    let mut servers: Vec<Server> = Vec::new();
+    for scenario in &scenarios {
+        for &contender in &scenario.contenders {
+            let custody = scenario.custody;
+            if servers
+                .iter()
+                .any(|s| s.contender == contender && s.custody == custody)
+            {
+                continue;
+            }
+            let port = process::free_port()?;
+            let setup = Setup {
+                contender,
+                custody,
+                port,
+                x_url: &x_url,
+            };
+            let process = start(project, tools, dir, &setup, options)?;
+            let cookie = match custody {
+                Custody::Browser => None,
+                Custody::Worker => Some(sign_in(port).context(format!(
+                    "signing in to {} in worker custody",
+                    contender.label()
+                ))?),
+            };
+            servers.push(Server {
+                contender,
+                custody,
+                port,
+                process,
+                cookie,
+            });
+        }
     }
+    let server_of = |servers: &[Server], contender, custody| {
+        servers
+            .iter()
+            .position(|s: &Server| s.contender == contender && s.custody == custody)
+            .expect("every server a row needs is started")
+    };
 
     let mut rows: Vec<Row> = Vec::new();
     for (index, scenario) in scenarios.iter().enumerate() {
         for &contender in &scenario.contenders {
-            let (_, port, _) = servers
-                .iter()
-                .find(|(c, _, _)| *c == contender)
-                .expect("every contender is started");
-            check(*port, scenario).context(format!(
+            let server = &servers[server_of(&servers, contender, scenario.custody)];
+            check(server, scenario).context(format!(
                 "{} on {}",
                 scenario.route,
                 contender.label()
@@ -263,18 +342,18 @@ pub fn run(project: &Project, tools: &Tools, dir: &Path, options: &Options) -> R
         let warmup = options.warmup_secs > 0 && round == 0;
         for row in &mut rows {
             let scenario = &scenarios[row.scenario];
-            let (_, port, server) = servers
-                .iter_mut()
-                .find(|(c, _, _)| *c == row.contender)
-                .expect("every contender is started");
+            let at = server_of(&servers, row.contender, scenario.custody);
+            let server = &mut servers[at];
             let secs = if warmup {
                 options.warmup_secs
             } else {
                 options.secs
             };
-            let sample = runner
-                .measure(server, *port, scenario, secs)
-                .context(format!("{} on {}", scenario.route, row.contender.label()))?;
+            let sample = runner.measure(server, scenario, secs).context(format!(
+                "{} on {}",
+                scenario.route,
+                row.contender.label()
+            ))?;
             println!(
                 "bench: {:<48} {:<30} {}: {:>7.0} req/s, p50 {:.1} ms, {:>5.0} µs CPU/req, {} errors",
                 scenario.route,
@@ -318,16 +397,38 @@ fn workerd(project: &Project, tools: &Tools) -> PathBuf {
     }
 }
 
+/// A server the rows are measured on: a contender, in one custody.
+struct Server {
+    contender: Contender,
+    custody: Custody,
+    port: u16,
+    process: Process,
+    /// In worker custody, the `Cookie` of the sign-in made before the load.
+    cookie: Option<String>,
+}
+
+/// What a server is started as.
+struct Setup<'a> {
+    contender: Contender,
+    custody: Custody,
+    port: u16,
+    x_url: &'a str,
+}
+
 fn start(
     project: &Project,
     tools: &Tools,
     dir: &Path,
-    contender: Contender,
-    port: u16,
-    x_url: &str,
+    setup: &Setup,
     options: &Options,
 ) -> Result<Process> {
     let log = |name: &str| dir.join(format!("{name}.log"));
+    let Setup {
+        contender,
+        custody,
+        port,
+        x_url,
+    } = *setup;
     match contender {
         Contender::RustWorker | Contender::Baseline => {
             let (name, files) = match (&options.baseline, contender) {
@@ -340,7 +441,11 @@ fn start(
                     [project.path(WORKER_JS), project.path(WORKER_WASM)],
                 ),
             };
-            let worker_dir = dir.join(name);
+            let name = match custody {
+                Custody::Browser => name.to_owned(),
+                Custody::Worker => format!("{name}-custody"),
+            };
+            let worker_dir = dir.join(&name);
             fs::create_dir_all(&worker_dir)?;
             for (file, name) in files.iter().zip(["index.js", "index_bg.wasm"]) {
                 fs::copy(file, worker_dir.join(name)).context(format!(
@@ -352,9 +457,20 @@ fn start(
                 ("index.js", "esModule", "index.js"),
                 ("index_bg.wasm", "wasm", "index_bg.wasm"),
             ];
+            let (bindings, vault) = match custody {
+                Custody::Browser => (rust_worker_bindings(x_url), None),
+                Custody::Worker => {
+                    // On disk, as deployed: an object idle between rounds is evicted from
+                    // memory and must find the grant again.
+                    let storage = worker_dir.join("vault-storage");
+                    fs::create_dir_all(&storage)?;
+                    (worker_custody_bindings(x_url)?, Some(storage))
+                }
+            };
             let config = capnp_config(
                 &modules,
-                &rust_worker_bindings(x_url),
+                &bindings,
+                vault.as_deref(),
                 &compatibility_date(project)?,
                 port,
             )?;
@@ -366,7 +482,7 @@ fn start(
                     .command(workerd(project, tools))
                     .arg("serve")
                     .arg(&path),
-                &log(name),
+                &log(&name),
                 port,
             )
         }
@@ -380,6 +496,7 @@ fn start(
             let config = capnp_config(
                 &[("worker.mjs", "esModule", "worker.mjs")],
                 &js_bindings(x_url),
+                None,
                 &compatibility_date(project)?,
                 port,
             )?;
@@ -427,6 +544,41 @@ fn rust_worker_bindings(x_url: &str) -> Vec<(&'static str, String)> {
     bindings
 }
 
+/// The Rust worker's variables in worker custody: a fresh vault key per run (the
+/// `GrantVault` binding is added by [`capnp_config`]).
+fn worker_custody_bindings(x_url: &str) -> Result<Vec<(&'static str, String)>> {
+    let mut bindings = rust_worker_bindings(x_url);
+    let mut key = [0u8; 32];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut key))
+        .context("32 random bytes for XAUTH_VAULT_KEY")?;
+    bindings.extend([
+        ("XAUTH_TOKEN_CUSTODY", "worker".to_owned()),
+        ("XAUTH_VAULT_KEY", base64(&key)),
+    ]);
+    Ok(bindings)
+}
+
+/// Standard base64 with padding (RFC 4648 §4), for the vault key.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// wrangler.toml's `compatibility_date`, so workerd runs the worker as it is deployed.
 fn compatibility_date(project: &Project) -> Result<String> {
     let toml =
@@ -441,9 +593,12 @@ fn compatibility_date(project: &Project) -> Result<String> {
 
 /// A workerd config: one worker (`modules` as (name, kind, embedded file)) with text
 /// bindings, on 127.0.0.1:`port`, whose fetches may reach local addresses (the stand-in).
+/// With `vault`, also worker custody's Durable Object namespace (class `GrantVault`, SQLite,
+/// bound as `XAUTH_GRANTS`), stored on disk in that directory.
 fn capnp_config(
     modules: &[(&str, &str, &str)],
     bindings: &[(&str, String)],
+    vault: Option<&Path>,
     compatibility_date: &str,
     port: u16,
 ) -> Result<String> {
@@ -451,8 +606,19 @@ fn capnp_config(
         "# Generated by `cargo xtask bench`.\n\
          using Workerd = import \"/workerd/workerd.capnp\";\n\n\
          const config :Workerd.Config = (\n  services = [\n    (name = \"main\", worker = .worker),\n    \
-         (name = \"local-network\", network = (allow = [\"local\"])),\n  ],\n",
+         (name = \"local-network\", network = (allow = [\"local\"])),\n",
     );
+    if let Some(vault) = vault {
+        let path = vault
+            .to_str()
+            .ok_or_else(|| crate::error::Error::msg("the vault directory is not UTF-8"))?;
+        let _ = writeln!(
+            out,
+            "    (name = \"vault-storage\", disk = (path = {}, writable = true)),",
+            quote(path)?
+        );
+    }
+    out.push_str("  ],\n");
     let _ = writeln!(
         out,
         "  sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\")],\n);\n"
@@ -480,7 +646,16 @@ fn capnp_config(
             quote(value)?
         );
     }
-    out.push_str("  ],\n  globalOutbound = \"local-network\",\n);\n");
+    if vault.is_some() {
+        out.push_str(
+            "    (name = \"XAUTH_GRANTS\", durableObjectNamespace = \"GrantVault\"),\n  ],\n  \
+             durableObjectNamespaces = [(className = \"GrantVault\", uniqueKey = \"xauth-bench-vault\", enableSql = true)],\n  \
+             durableObjectStorage = (localDisk = \"vault-storage\"),\n",
+        );
+    } else {
+        out.push_str("  ],\n");
+    }
+    out.push_str("  globalOutbound = \"local-network\",\n);\n");
     Ok(out)
 }
 
@@ -497,8 +672,14 @@ fn quote(value: &str) -> Result<String> {
 
 /// One request before the load: a 200 whose body shows the route did its work, so that
 /// no row measures an error path.
-fn check(port: u16, scenario: &Scenario) -> Result<()> {
-    let (status, answer) = http_once(port, scenario)?;
+fn check(server: &Server, scenario: &Scenario) -> Result<()> {
+    let (status, answer) = http_once(
+        server.port,
+        scenario.method,
+        &scenario.path,
+        &request_headers(server, scenario),
+        scenario.body.as_deref().unwrap_or(""),
+    )?;
     if status != 200 || !answer.contains(scenario.expect) {
         bail!(
             "expected a 200 with {} before the load, got {status}:\n{answer}",
@@ -508,17 +689,49 @@ fn check(port: u16, scenario: &Scenario) -> Result<()> {
     Ok(())
 }
 
-fn http_once(port: u16, scenario: &Scenario) -> Result<(u16, String)> {
+/// The headers a row's requests carry on `server`: the scenario's, and in worker custody
+/// the session cookie.
+fn request_headers(server: &Server, scenario: &Scenario) -> Vec<(String, String)> {
+    let mut headers = scenario.headers.clone();
+    if let Some(cookie) = &server.cookie {
+        headers.push(("Cookie".to_owned(), cookie.clone()));
+    }
+    headers
+}
+
+/// Signs in to a worker-custody server (a code exchange the stand-in grants users.read
+/// for, so the worker can ask who signed in) and answers the session's `Cookie` value.
+fn sign_in(port: u16) -> Result<String> {
+    let body = format!(r#"{{"code":"{CODE_WITH_USER}","codeVerifier":"{VERIFIER}"}}"#);
+    let json = [("Content-Type".to_owned(), "application/json".to_owned())];
+    let (status, answer) = http_once(port, "POST", "/twitter-access-token", &json, &body)?;
+    let cookie = answer
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, value)| value.trim().split(';').next())
+        .find(|pair| pair.starts_with(&format!("{SESSION_COOKIE}=")));
+    match cookie {
+        Some(cookie) if status == 200 => Ok(cookie.to_owned()),
+        _ => bail!("expected a 200 with a {SESSION_COOKIE} cookie, got {status}:\n{answer}"),
+    }
+}
+
+fn http_once(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &str,
+) -> Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let body = scenario.body.as_deref().unwrap_or("");
     let mut request = format!(
-        "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        scenario.method,
-        scenario.path,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    for (name, value) in &scenario.headers {
+    for (name, value) in headers {
         let _ = write!(request, "{name}: {value}\r\n");
     }
     request.push_str("\r\n");
@@ -543,15 +756,14 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn measure(
-        &self,
-        server: &mut Process,
-        port: u16,
-        scenario: &Scenario,
-        secs: u32,
-    ) -> Result<Sample> {
+    fn measure(&self, server: &mut Server, scenario: &Scenario, secs: u32) -> Result<Sample> {
         let script = self.dir.join("wrk.lua");
-        fs::write(&script, wrk_script(scenario))?;
+        fs::write(
+            &script,
+            wrk_script(scenario, &request_headers(server, scenario)),
+        )?;
+        let port = server.port;
+        let server = &mut server.process;
         let (cpu_before, x_before) = (
             process::tree_cpu_ticks(server.pid())?,
             process::tree_cpu_ticks(self.standin.pid())?,
@@ -604,12 +816,12 @@ impl Runner<'_> {
 
 /// The request wrk sends for `scenario`, and a `done` hook that prints wrk's own summary
 /// as one line of `key=value` (latencies in µs).
-fn wrk_script(scenario: &Scenario) -> String {
+fn wrk_script(scenario: &Scenario, headers: &[(String, String)]) -> String {
     let mut lua = format!("wrk.method = \"{}\"\n", scenario.method);
     if let Some(body) = &scenario.body {
         let _ = writeln!(lua, "wrk.body = [==[{body}]==]");
     }
-    for (name, value) in &scenario.headers {
+    for (name, value) in headers {
         let _ = writeln!(lua, "wrk.headers[\"{name}\"] = [==[{value}]==]");
     }
     lua.push_str(
@@ -682,6 +894,7 @@ mod tests {
                 ("index_bg.wasm", "wasm", "index_bg.wasm"),
             ],
             &[("X_API_URL", "http://127.0.0.1:1".to_owned())],
+            None,
             "2025-09-01",
             8080,
         )
@@ -690,6 +903,54 @@ mod tests {
         assert!(config.contains(r#"(name = "X_API_URL", text = "http://127.0.0.1:1"),"#));
         assert!(config.contains(r#"address = "127.0.0.1:8080""#));
         assert!(quote("a\"b").is_err());
+    }
+
+    #[test]
+    fn capnp_config_declares_the_vault_for_worker_custody() {
+        let config = capnp_config(
+            &[("index.js", "esModule", "index.js")],
+            &[],
+            Some(Path::new("/tmp/bench/vault-storage")),
+            "2025-09-01",
+            8080,
+        )
+        .unwrap();
+        assert!(config.contains(
+            r#"(name = "vault-storage", disk = (path = "/tmp/bench/vault-storage", writable = true)),"#
+        ));
+        assert!(
+            config.contains(r#"(name = "XAUTH_GRANTS", durableObjectNamespace = "GrantVault"),"#)
+        );
+        assert!(config.contains("durableObjectStorage = (localDisk = \"vault-storage\")"));
+    }
+
+    #[test]
+    fn base64_is_rfc_4648() {
+        for (bytes, text) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"fooba", "Zm9vYmE="),
+            (b"foobar", "Zm9vYmFy"),
+            (&[0xfb, 0xff], "+/8="),
+        ] {
+            assert_eq!(base64(bytes), text);
+        }
+        assert_eq!(base64(&[7; 32]).len(), 44);
+    }
+
+    #[test]
+    fn each_custody_row_is_compared_with_the_same_call_in_browser_custody() {
+        let rows = scenarios();
+        for row in rows.iter().filter(|row| row.custody == Custody::Worker) {
+            let other = &rows[row
+                .compared_to
+                .expect("compared with its browser-custody row")];
+            assert_eq!(other.custody, Custody::Browser);
+            assert_eq!((other.method, &other.path), (row.method, &row.path));
+        }
     }
 
     #[test]

@@ -340,6 +340,56 @@ fn worker(md: &mut String, load: &LoadResults) {
     for scenario in &load.scenarios {
         let _ = writeln!(md, "- `{}`: {}", scenario.route, scenario.note);
     }
+    compared(md, load);
+}
+
+/// Each row measured against another (worker custody against browser custody): what its
+/// extra step costs, per contender that served both.
+fn compared(md: &mut String, load: &LoadResults) {
+    let mut lines = Vec::new();
+    for (index, scenario) in load.scenarios.iter().enumerate() {
+        let Some(other) = scenario.compared_to else {
+            continue;
+        };
+        for &contender in &load.contenders {
+            let (Some(row), Some(other_row)) =
+                (load.row(index, contender), load.row(other, contender))
+            else {
+                continue;
+            };
+            let (a, b) = (Figures::of(&row.samples), Figures::of(&other_row.samples));
+            lines.push(format!(
+                "- `{}` over `{}`, {}: CPU {:+.0} µs per request ({:.0} vs {:.0}), p50 {:+.1} ms \
+                 ({:.1} vs {:.1}), p99 {:+.1} ms ({:.1} vs {:.1}), {:.0} vs {:.0} req/s",
+                scenario.route,
+                load.scenarios[other].route,
+                contender.label(),
+                a.cpu_us - b.cpu_us,
+                a.cpu_us,
+                b.cpu_us,
+                a.p50_ms - b.p50_ms,
+                a.p50_ms,
+                b.p50_ms,
+                a.p99_ms - b.p99_ms,
+                a.p99_ms,
+                b.p99_ms,
+                a.req_per_sec,
+                b.req_per_sec,
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    md.push_str(
+        "\nWhat a row's extra step costs, measured (medians of the rounds; the CPU is the whole \
+         workerd process, the Durable Object included; latencies are under the load's 32 \
+         connections):\n\n",
+    );
+    for line in lines {
+        md.push_str(&line);
+        md.push('\n');
+    }
 }
 
 fn browser_table(md: &mut String, browser: &[ContenderResult]) -> Result<()> {
