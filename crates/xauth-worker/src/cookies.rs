@@ -16,6 +16,8 @@
 //! checked again when read: a cookie jar that ignores `Max-Age` cannot stretch their life.
 //! Pure Rust, no `worker` types: unit-tested natively.
 
+use std::rc::Rc;
+
 use serde::{Deserialize, Serialize};
 use xauth_core::{OAuth1AccessToken, OAuth1Token, RequestToken, TokenSecret};
 
@@ -44,8 +46,8 @@ const SESSION_INFO: &[u8] = b"xauth oauth1 session cookie v2";
 /// previous one, for reading).
 #[derive(Debug)]
 pub struct CookieKeys {
-    pending: SealKeys,
-    session: SealKeys,
+    pending: Rc<SealKeys>,
+    session: Rc<SealKeys>,
 }
 
 impl CookieKeys {

@@ -29,14 +29,14 @@ use std::time::Duration;
 use futures_util::future::{Either, select};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
 use worker::js_sys::Promise;
-use worker::wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
-use worker::{
-    Delay, DurableObject, Env, Method, Request, RequestInit, Response, State, Stub, durable_object,
-};
+use worker::web_sys::{self, RequestInit};
+use worker::{Delay, DurableObject, Env, Request, Response, State, durable_object};
 use xauth_core::{AccessToken, ErrorKind, TokenTypeHint};
 
+use crate::body::read_at_most;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::grant::{Grant, Sessions, XUser, open_grant, seal_grant};
@@ -179,18 +179,21 @@ struct Vault {
 /// What every operation needs: the configuration, the grant's keys, the user, the time.
 struct Ctx {
     config: Rc<Config>,
-    keys: SealKeys,
+    keys: Rc<SealKeys>,
     user_id: String,
     now: u64,
 }
 
 impl Vault {
-    async fn handle(self: Rc<Self>, mut req: Request) -> Result<Response, ApiError> {
+    async fn handle(self: Rc<Self>, req: Request) -> Result<Response, ApiError> {
         let op = req.path();
-        let call: Call = req
-            .json()
-            .await
-            .map_err(|_| ApiError::bad_request("The vault takes a JSON call."))?;
+        let body = match req.inner().body() {
+            Some(stream) => read_at_most(stream, None, MAX_CALL_BYTES).await?,
+            None => None,
+        };
+        let call: Call = body
+            .and_then(|body| serde_json::from_slice(&body).ok())
+            .ok_or_else(|| ApiError::bad_request("The vault takes a JSON call."))?;
         if !is_user_id(&call.user) {
             return Err(ApiError::bad_request("The vault needs the user id."));
         }
@@ -561,10 +564,24 @@ fn json<T: Serialize>(value: T) -> Result<Response, ApiError> {
     Ok(Response::from_json(&value)?)
 }
 
+/// The largest call and answer between the worker and an object: a call carries at most a
+/// grant (a few hundred bytes of tokens), an answer a token or the session's user.
+const MAX_CALL_BYTES: usize = 64 * 1024;
+
 /// The worker's handle on one user's object.
 pub struct VaultClient {
-    stub: Stub,
+    stub: RawStub,
     user_id: String,
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object stub, for its `fetch(url, init)` (workers-rs' `Stub` takes only a
+    /// workers-rs `Request`).
+    type RawStub;
+
+    #[wasm_bindgen(catch, method)]
+    fn fetch(this: &RawStub, url: &str, init: &RequestInit) -> Result<Promise, JsValue>;
 }
 
 impl VaultClient {
@@ -577,7 +594,7 @@ impl VaultClient {
             )
         })?;
         Ok(VaultClient {
-            stub: namespace.id_from_name(user_id)?.get_stub()?,
+            stub: namespace.id_from_name(user_id)?.get_stub()?.into_rpc(),
             user_id: user_id.to_owned(),
         })
     }
@@ -670,17 +687,31 @@ impl VaultClient {
     async fn send<T: DeserializeOwned>(&self, op: &str, call: &Call) -> Result<T, ApiError> {
         let body = serde_json::to_string(call)
             .map_err(|_| ApiError::internal("The vault call could not be encoded."))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        let request = Request::new_with_init(&format!("{ORIGIN}{op}"), &init)?;
-        let mut response = self.stub.fetch_with_request(request).await?;
-        let status = response.status_code();
-        let bytes = response.bytes().await?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(&body));
+        let promise = self
+            .stub
+            .fetch(&format!("{ORIGIN}{op}"), &init)
+            .map_err(worker::Error::from)?;
+        let response: web_sys::Response = JsFuture::from(promise)
+            .await
+            .map_err(worker::Error::from)?
+            .unchecked_into();
+        let status = response.status();
+        let bytes = match response.body() {
+            Some(stream) => read_at_most(stream, None, MAX_CALL_BYTES).await?,
+            None => Some(Vec::new()),
+        }
+        .ok_or_else(|| ApiError::internal("The user's vault answered too much."))?;
         if (200..300).contains(&status) {
             serde_json::from_slice(&bytes)
                 .map_err(|_| ApiError::internal("The user's vault answered something unexpected."))
         } else {
-            let retry_after = response.headers().get("retry-after")?;
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map_err(worker::Error::from)?;
             Err(ApiError::from_wire(status, &bytes, retry_after))
         }
     }

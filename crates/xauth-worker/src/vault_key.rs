@@ -6,9 +6,14 @@
 //! `XAUTH_VAULT_KEY_PREVIOUS` is accepted for reading during a rotation: what was sealed
 //! under it still opens, and is sealed again under the new key when next written.
 //!
+//! A purpose's keys are derived once (HKDF and the AES key schedule cost ~10 µs) and kept
+//! with the vault keys, which live as long as the isolate's configuration.
+//!
 //! Pure Rust, no `worker` types: unit-tested natively.
 
+use core::cell::RefCell;
 use core::fmt;
+use std::rc::Rc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -56,20 +61,31 @@ impl fmt::Debug for VaultKey {
 pub struct VaultKeys {
     current: VaultKey,
     previous: Option<VaultKey>,
+    /// The keys derived so far, by purpose.
+    derived: RefCell<Vec<(&'static [u8], Rc<SealKeys>)>>,
 }
 
 impl VaultKeys {
     pub fn new(current: VaultKey, previous: Option<VaultKey>) -> VaultKeys {
-        VaultKeys { current, previous }
+        VaultKeys {
+            current,
+            previous,
+            derived: RefCell::new(Vec::new()),
+        }
     }
 
-    /// The sealing keys for one purpose (`info`).
-    pub fn keys_for(&self, info: &[u8]) -> SealKeys {
-        SealKeys::derive(
+    /// The sealing keys for one purpose (`info`), derived on first use.
+    pub fn keys_for(&self, info: &'static [u8]) -> Rc<SealKeys> {
+        if let Some((_, keys)) = self.derived.borrow().iter().find(|(i, _)| *i == info) {
+            return Rc::clone(keys);
+        }
+        let keys = Rc::new(SealKeys::derive(
             &self.current.0,
             self.previous.as_ref().map(|previous| previous.0.as_slice()),
             info,
-        )
+        ));
+        self.derived.borrow_mut().push((info, Rc::clone(&keys)));
+        keys
     }
 }
 
