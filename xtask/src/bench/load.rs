@@ -6,8 +6,9 @@
 //! - the Rust worker: the built `crates/xauth-worker/build/` in `workerd serve` with a
 //!   generated capnp config (never under `wrangler dev`, whose proxy costs more CPU than
 //!   the worker);
-//! - the JS Worker (`bench/js-worker.mjs`) in its own `workerd serve`, and the same exchange
-//!   as a plain Node server (`bench/node-server.mjs`);
+//! - the JS Worker (`bench/js-worker.mjs`) in its own `workerd serve`, the same exchange
+//!   with the Rust worker's safeguards in JS (`bench/js-worker-guarded.mjs`), which shows
+//!   what those cost in any language, and as a plain Node server (`bench/node-server.mjs`);
 //! - with `--baseline DIR`, an earlier build of the worker (a copy of its `index.js` and
 //!   `index_bg.wasm`) in a `workerd serve` of its own, in every row the worker serves: a
 //!   change's before and after in the same rounds;
@@ -59,6 +60,9 @@ pub enum Contender {
     RustWorker,
     /// bench/js-worker.mjs, in workerd.
     JsWorker,
+    /// bench/js-worker-guarded.mjs (the exchange with the Rust worker's safeguards), in
+    /// workerd.
+    JsGuarded,
     /// bench/node-server.mjs, in Node.
     Node,
     /// An earlier build of this project's worker (`--baseline DIR`), in workerd.
@@ -67,12 +71,18 @@ pub enum Contender {
 
 impl Contender {
     /// The contenders of every bench, in the table's order.
-    pub const ALL: [Contender; 3] = [Contender::RustWorker, Contender::JsWorker, Contender::Node];
+    pub const ALL: [Contender; 4] = [
+        Contender::RustWorker,
+        Contender::JsWorker,
+        Contender::JsGuarded,
+        Contender::Node,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Contender::RustWorker => "xauth worker (Rust, workerd)",
             Contender::JsWorker => "JS Worker (workerd)",
+            Contender::JsGuarded => "JS Worker, same safeguards (workerd)",
             Contender::Node => "Node server (node:http)",
             Contender::Baseline => "xauth worker, --baseline build",
         }
@@ -122,7 +132,9 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             route: "POST /twitter-access-token".into(),
             note: "the code exchange: X's token answer passed back (the stand-in grants no \
-                   users.read, so no contender asks /2/users/me)"
+                   users.read, so no contender asks /2/users/me); the targets compare with \
+                   the ten-line JS Worker, which checks nothing, bounds nothing and sets no \
+                   deadline: the JS Worker with the same safeguards shows what those cost"
                 .into(),
             method: "POST",
             path: "/twitter-access-token".into(),
@@ -486,13 +498,14 @@ fn start(
                 port,
             )
         }
-        Contender::JsWorker => {
-            let worker_dir = dir.join("js-worker");
+        Contender::JsWorker | Contender::JsGuarded => {
+            let (name, script) = match contender {
+                Contender::JsWorker => ("js-worker", "bench/js-worker.mjs"),
+                _ => ("js-worker-guarded", "bench/js-worker-guarded.mjs"),
+            };
+            let worker_dir = dir.join(name);
             fs::create_dir_all(&worker_dir)?;
-            fs::copy(
-                project.path("bench/js-worker.mjs"),
-                worker_dir.join("worker.mjs"),
-            )?;
+            fs::copy(project.path(script), worker_dir.join("worker.mjs"))?;
             let config = capnp_config(
                 &[("worker.mjs", "esModule", "worker.mjs")],
                 &js_bindings(x_url),
@@ -508,7 +521,7 @@ fn start(
                     .command(workerd(project, tools))
                     .arg("serve")
                     .arg(&path),
-                &log("js-worker"),
+                &log(name),
                 port,
             )
         }
