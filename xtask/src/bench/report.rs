@@ -299,15 +299,16 @@ fn worker(md: &mut String, load: &LoadResults) {
     );
     let js = exchange(load, Contender::JsWorker);
     for (index, scenario) in load.scenarios.iter().enumerate() {
-        for &contender in &load.contenders {
-            let route = if contender == load.contenders[0] {
+        // Only who serves the row: the route is named on its first line.
+        let served = load
+            .contenders
+            .iter()
+            .filter_map(|&contender| Some((contender, load.row(index, contender)?)));
+        for (line, (contender, row)) in served.enumerate() {
+            let route = if line == 0 {
                 format!("`{}`", scenario.route)
             } else {
                 String::new()
-            };
-            let Some(row) = load.row(index, contender) else {
-                let _ = writeln!(md, "| {route} | {} | n/a | | | | | | |", contender.label());
-                continue;
             };
             let f = Figures::of(&row.samples);
             let target = match (&js, index, contender) {
@@ -384,7 +385,8 @@ fn compared(md: &mut String, load: &LoadResults) {
     md.push_str(
         "\nWhat a row's extra step costs, measured (medians of the rounds; the CPU is the whole \
          workerd process, the Durable Object included; latencies are under the load's 32 \
-         connections):\n\n",
+         connections, where p99 follows the process's pauses more than the request's own \
+         work, so p50 is the steadier figure):\n\n",
     );
     for line in lines {
         md.push_str(&line);
