@@ -8,7 +8,7 @@
 //! was sealed, only while fresh and only for its own request token.
 #![no_main]
 
-use std::sync::LazyLock;
+use std::rc::Rc;
 
 use libfuzzer_sys::fuzz_target;
 use xauth_core::{OAuth1AccessToken, OAuth1Token, RequestToken, TokenSecret};
@@ -28,10 +28,15 @@ struct Keys {
     other_purpose: SealKey,
     other_secret: SealKey,
     cookies: CookieKeys,
-    session: SealKeys,
+    session: Rc<SealKeys>,
 }
 
-static KEYS: LazyLock<Keys> = LazyLock::new(|| {
+thread_local! {
+    // The worker keeps its keys per isolate (`Rc`): one set per fuzzing thread here.
+    static KEYS: Keys = make_keys();
+}
+
+fn make_keys() -> Keys {
     let vault = VaultKeys::new(VaultKey::parse(VAULT_KEY).expect("a vault key"), None);
     Keys {
         key: SealKey::derive(SECRET.as_bytes(), b"fuzz purpose"),
@@ -40,17 +45,18 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| {
         cookies: CookieKeys::new(&vault),
         session: vault.keys_for(SESSION_COOKIE_INFO),
     }
-});
+}
 
 const BASE64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 fuzz_target!(|data: &[u8]| {
-    let keys = &*KEYS;
-    seal_and_open(keys, data);
-    let text = String::from_utf8_lossy(data);
-    any_cookie_header(keys, &text);
-    genuine_cookies(keys, &text);
-    worker_custody_session(keys, &text);
+    KEYS.with(|keys| {
+        seal_and_open(keys, data);
+        let text = String::from_utf8_lossy(data);
+        any_cookie_header(keys, &text);
+        genuine_cookies(keys, &text);
+        worker_custody_session(keys, &text);
+    });
 });
 
 fn seal_and_open(keys: &Keys, data: &[u8]) {
