@@ -20,6 +20,7 @@ use crate::build;
 use crate::cmd;
 use crate::error::{Context, Result, bail};
 use crate::project::{EMULATOR_PORT, Project, Tools, WORKER_PORT};
+use crate::vault_key;
 
 /// The emulator's demo client (`xauth_emulator::DEFAULT_CLIENT_ID` and
 /// `DEFAULT_CLIENT_SECRET`), repeated here so xtask does not depend on (and compile) the
@@ -171,11 +172,7 @@ fn local_vault_key(project: &Project) -> Result<String> {
     {
         return Ok(key.trim().to_owned());
     }
-    let mut bytes = [0u8; 32];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut random| random.read_exact(&mut bytes))
-        .context("reading 32 random bytes from /dev/urandom")?;
-    let key = base64(&bytes);
+    let key = vault_key::random()?;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).context(format!("creating {}", dir.display()))?;
     }
@@ -189,27 +186,6 @@ fn restrict_to_owner(path: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     fs::set_permissions(path, fs::Permissions::from_mode(0o600))
         .context(format!("restricting {}", path.display()))
-}
-
-/// Standard base64 with padding (RFC 4648 §4): the one encoding xtask needs, not worth a
-/// dependency.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, byte)| n | u32::from(*byte) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// The variable names `.dev.vars` sets, or `None` when there is no such file.
@@ -363,24 +339,7 @@ mod interrupt {
 
 #[cfg(test)]
 mod tests {
-    use super::{base64, dev_vars_names};
-
-    #[test]
-    fn base64_is_rfc_4648() {
-        // RFC 4648 §10's test vectors.
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
-        }
-        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
-    }
+    use super::dev_vars_names;
 
     #[test]
     fn dev_vars_names_are_read_like_dotenv() {

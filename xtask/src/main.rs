@@ -13,6 +13,7 @@ mod setup;
 mod size;
 mod steps;
 mod test;
+mod vault_key;
 
 use std::process::ExitCode;
 

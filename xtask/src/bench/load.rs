@@ -561,35 +561,11 @@ fn rust_worker_bindings(x_url: &str) -> Vec<(&'static str, String)> {
 /// `GrantVault` binding is added by [`capnp_config`]).
 fn worker_custody_bindings(x_url: &str) -> Result<Vec<(&'static str, String)>> {
     let mut bindings = rust_worker_bindings(x_url);
-    let mut key = [0u8; 32];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut random| random.read_exact(&mut key))
-        .context("32 random bytes for XAUTH_VAULT_KEY")?;
     bindings.extend([
         ("XAUTH_TOKEN_CUSTODY", "worker".to_owned()),
-        ("XAUTH_VAULT_KEY", base64(&key)),
+        ("XAUTH_VAULT_KEY", crate::vault_key::random()?),
     ]);
     Ok(bindings)
-}
-
-/// Standard base64 with padding (RFC 4648 §4), for the vault key.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// wrangler.toml's `compatibility_date`, so workerd runs the worker as it is deployed.
@@ -935,23 +911,6 @@ mod tests {
             config.contains(r#"(name = "XAUTH_GRANTS", durableObjectNamespace = "GrantVault"),"#)
         );
         assert!(config.contains("durableObjectStorage = (localDisk = \"vault-storage\")"));
-    }
-
-    #[test]
-    fn base64_is_rfc_4648() {
-        for (bytes, text) in [
-            (&b""[..], ""),
-            (b"f", "Zg=="),
-            (b"fo", "Zm8="),
-            (b"foo", "Zm9v"),
-            (b"foob", "Zm9vYg=="),
-            (b"fooba", "Zm9vYmE="),
-            (b"foobar", "Zm9vYmFy"),
-            (&[0xfb, 0xff], "+/8="),
-        ] {
-            assert_eq!(base64(bytes), text);
-        }
-        assert_eq!(base64(&[7; 32]).len(), 44);
     }
 
     #[test]
