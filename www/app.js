@@ -15,6 +15,9 @@
 // with `session.fetch`, which keeps the token fresh; the Activity log shows the calls and
 // every token update, refresh failure and sign-out the session's hooks report. With
 // `cargo xtask dev`'s emulator, tokens live 90 s, so a refresh comes every half minute.
+// In worker custody, "Post from the server in 30 s" asks the worker to post later: the
+// user's Durable Object makes the post with an alarm, from the grant it keeps, whether or
+// not a page is open; this page only lists the scheduled posts and logs what became of them.
 //
 // For debugging (and the browser end-to-end test), `window.xauthDemo` holds the `XAuth`
 // client, the current `Session` (or undefined) and `oauth1User` ({userId, screenName}):
@@ -58,6 +61,7 @@ const ui = {
   signOut: $("sign-out"),
   whoAmI: $("who-am-i"),
   postTest: $("post-test"),
+  postLater: $("post-later"),
   activity: $("activity"),
   log: $("log"),
 };
@@ -66,6 +70,9 @@ const demo = { xauth: undefined, session: undefined, oauth1User: undefined, pinT
 window.xauthDemo = demo;
 
 let countdown;
+// The scheduled posts' poll (a timeout while one is due), and the status last logged of each.
+let polling;
+const scheduled = new Map();
 
 function say(message) {
   ui.status.textContent = message;
@@ -111,6 +118,8 @@ const hooks = {
 
 function showSignedOut() {
   clearInterval(countdown);
+  clearTimeout(polling);
+  polling = undefined;
   demo.session = undefined;
   demo.oauth1User = undefined;
   ui.activity.hidden = true;
@@ -133,6 +142,7 @@ function showSignedInOAuth1(user) {
   // The API buttons use the OAuth 2.0 session's token.
   ui.whoAmI.hidden = true;
   ui.postTest.hidden = true;
+  ui.postLater.hidden = true;
   ui.activity.hidden = true;
   ui.userName.textContent = "OAuth 1.0a";
   ui.userHandle.textContent = `@${user.screenName}`;
@@ -163,10 +173,16 @@ function showSignedIn(session) {
   ui.expiresInValue.hidden = byWorker;
   ui.activityBrowser.hidden = byWorker;
   ui.activityWorker.hidden = !byWorker;
+  // Only a worker that keeps the grant can post when no page is open.
+  ui.postLater.hidden = !byWorker;
   ui.signedOut.hidden = true;
   ui.signedIn.hidden = false;
   clearInterval(countdown);
-  if (!byWorker) {
+  clearTimeout(polling);
+  polling = undefined;
+  if (byWorker) {
+    poll();
+  } else {
     tick(session);
     countdown = setInterval(() => tick(session), 1000);
   }
@@ -229,6 +245,69 @@ function postTest() {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ text }),
   });
+}
+
+// "Post from the server in 30 s": the worker's session route, with the session cookie and
+// the header its CSRF check asks for (session.fetch reaches only X's API).
+async function scheduledPosts(body) {
+  const response = await fetch("/twitter-scheduled-posts", {
+    method: body ? "POST" : "GET",
+    headers: body ? { "x-xauth": "1", "content-type": "application/json" } : { "x-xauth": "1" },
+    body: body && JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const answer = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const why = answer?.error_description ?? answer?.error ?? "";
+    throw new Error(`${body ? "POST" : "GET"} /twitter-scheduled-posts → ${response.status}: ${why}`);
+  }
+  return answer;
+}
+
+async function postLater() {
+  ui.postLater.disabled = true;
+  try {
+    const text = `Hello from the xauth worker, asked at ${new Date().toLocaleTimeString()}`;
+    report(await scheduledPosts({ text, delaySeconds: 30 }));
+    pollSoon();
+  } catch (error) {
+    log(error.message, true);
+  } finally {
+    ui.postLater.disabled = false;
+  }
+}
+
+// Logs a scheduled post once per status it reaches.
+function report(post) {
+  if (scheduled.get(post.id) === post.status) return;
+  scheduled.set(post.id, post.status);
+  const what = `Scheduled post "${post.text}"`;
+  if (post.status === "scheduled") {
+    const due = new Date(post.dueAt * 1000).toLocaleTimeString();
+    log(`${what}: scheduled for ${due}; the worker posts it, even with this page closed.`);
+  } else if (post.status === "posted") {
+    log(`${what}: posted as ${post.postId}.`);
+  } else {
+    log(`${what}: failed: ${post.error ?? post.status}`, true);
+  }
+}
+
+function pollSoon() {
+  polling ??= setTimeout(poll, 5000);
+}
+
+// The worker's list of the user's scheduled posts: on load, then every 5 s while one is due.
+async function poll() {
+  polling = undefined;
+  if (!demo.session) return;
+  try {
+    const { posts } = await scheduledPosts();
+    // Oldest first in the log; the worker lists the newest first.
+    for (const post of [...posts].reverse()) report(post);
+    if (posts.some((post) => post.status === "scheduled")) pollSoon();
+  } catch (error) {
+    log(error.message, true);
+  }
 }
 
 // What to do about an exchange or revoke failure, by the worker's `kind`.
@@ -428,6 +507,7 @@ async function start() {
   ui.pinForm.addEventListener("submit", submitPin);
   ui.whoAmI.addEventListener("click", whoAmI);
   ui.postTest.addEventListener("click", postTest);
+  ui.postLater.addEventListener("click", postLater);
 
   if (xauth.isCallback()) {
     say("Finishing sign-in…");
