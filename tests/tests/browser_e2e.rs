@@ -42,6 +42,13 @@ async fn sign_in_through_the_consent_page_shows_the_user() {
         state.status
     );
     assert!(state.error.is_none(), "error shown: {:?}", state.error);
+    // Posting later needs a worker that keeps the grant (worker custody).
+    assert_eq!(
+        page.script(r#"return document.getElementById("post-later").getClientRects().length"#)
+            .await,
+        0,
+        "no \"Post from the server\" in browser custody"
+    );
 
     // The expiry counts down as mm:ss from X's 7200 s.
     let first = page.text("expires-in").await;

@@ -6,6 +6,11 @@
 //! the DevTools protocol) wraps the page's `fetch` and keeps every response body the page
 //! receives; after it, those bodies, `document.cookie`, both storages and everything
 //! reachable from the page's `window` are searched for every token X issued.
+//!
+//! "Post from the server in 30 s" is made by the worker (the user's Durable Object, with an
+//! alarm) after the tab that asked for it is closed.
+
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use xauth_tests::browser::{Demo, Page, root};
@@ -223,4 +228,95 @@ async fn assert_no_token(page: &Page<'_>, tokens: &[&String], when: &str) {
             "{when}: a token is visible to the page"
         );
     }
+}
+
+/// What the Activity log says of the scheduled post: `{scheduled: <its text>}`, or
+/// `{failed: <the line>}` when the worker refused it; null until one of them is logged.
+const SCHEDULED_IN_THE_LOG: &str = r##"
+    const lines = [...document.querySelectorAll("#log li")].map((li) => li.textContent);
+    const failed = lines.find((line) => line.includes("/twitter-scheduled-posts"));
+    if (failed) return { failed };
+    for (const line of lines) {
+        const said = line.match(/Scheduled post "(.*)": scheduled for /);
+        if (said) return { scheduled: said[1] };
+    }
+    return null;
+"##;
+
+/// "Post from the server in 30 s": the user's object makes the post with an alarm, from
+/// the grant it keeps, after the tab that asked for it is closed (so the page cannot be
+/// the one posting, and it is not made at once: it comes when due). A page opened later
+/// in the same browser (same session cookie) reports it as posted.
+#[tokio::test]
+async fn the_worker_makes_a_scheduled_post_after_the_tab_is_closed() {
+    let demo = Demo::start_in_worker_custody().await;
+    let page = demo.open().await;
+    page.sign_in().await;
+    page.click("post-later").await;
+    let asked = Instant::now();
+    let logged = page
+        .wait_until("the scheduled post in the log", SCHEDULED_IN_THE_LOG)
+        .await;
+    let text = logged["scheduled"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the worker did not schedule the post: {logged}"))
+        .to_owned();
+
+    // The tab goes at once; a fresh one keeps the browser, and its cookie, alive.
+    let blank = page
+        .client
+        .new_window(true)
+        .await
+        .expect("a new tab")
+        .handle;
+    page.client
+        .close_window()
+        .await
+        .expect("close the demo's tab");
+    page.client.switch_to_window(blank).await.unwrap();
+    assert_eq!(page.client.windows().await.unwrap().len(), 1);
+    assert_eq!(demo.x.posts(), Vec::<Value>::new(), "nothing posted yet");
+
+    let post = loop {
+        if let Some(post) = demo.x.posts().pop() {
+            break post;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(60),
+            "no post within 60 s; X's stats: {}\nthe worker:\n{}",
+            demo.x.stats(),
+            demo.worker.output()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let when = asked.elapsed();
+    assert!(
+        when >= Duration::from_secs(28),
+        "posted {when:?} after asking: it was due in 30 s"
+    );
+    assert_eq!(post["text"], text.as_str(), "{post}");
+    let stats = demo.x.stats();
+    assert_eq!(stats["posts"].as_array().map(Vec::len), Some(1), "{stats}");
+    // X's only user signed in once: the post was made with that grant.
+    assert_eq!(stats["token_by_grant"]["authorization_code"], 1, "{stats}");
+    assert_eq!(stats["api_requests_with_cookie"], 0, "{stats}");
+
+    // The demo again, in the same browser: still signed in, and it says what happened.
+    page.client.goto(&demo.redirect_uri()).await.unwrap();
+    page.wait_for("the signed-in view again", |s| s.signed_in)
+        .await;
+    let outcome = format!(
+        r#"Scheduled post "{text}": posted as {}."#,
+        post["id"].as_str().unwrap()
+    );
+    page.wait_until(
+        "the post's outcome in the log",
+        &format!(
+            r#"const log = document.getElementById("log").innerText;
+               return log.includes({}) ? log : null;"#,
+            json!(outcome)
+        ),
+    )
+    .await;
+    page.close().await;
 }
