@@ -97,7 +97,17 @@ pub fn run(project: &Project, tools: &Tools) -> Result<()> {
         .as_ref()
         .is_some_and(|names| names.contains("XAUTH_VAULT_KEY"))
     {
-        vars.push(("XAUTH_VAULT_KEY", local_vault_key(project)?));
+        vars.push(("XAUTH_VAULT_KEY", local_secret(project, LOCAL_VAULT_KEY)?));
+    }
+    // The service API (README "Server-side use"), so its curl examples work locally.
+    if !dev_vars
+        .as_ref()
+        .is_some_and(|names| names.contains("XAUTH_SERVICE_TOKEN"))
+    {
+        vars.push((
+            "XAUTH_SERVICE_TOKEN",
+            local_secret(project, LOCAL_SERVICE_TOKEN)?,
+        ));
     }
 
     let mut wrangler = tools.command(tools.node_bin("wrangler"));
@@ -156,6 +166,11 @@ fn print_banner(origin: &str, emulator_url: &str, real_x: bool) {
              URLs then default to x.com and api.x.com."
         );
     }
+    println!(
+        "Service API (server-side use): Authorization: Bearer $(cat {LOCAL_SERVICE_TOKEN}), \
+         e.g. curl -H \"Authorization: Bearer $(cat {LOCAL_SERVICE_TOKEN})\" \
+         {origin}/xauth/grants/<user id>"
+    );
     println!("Ctrl-C stops everything.");
     println!();
 }
@@ -163,10 +178,13 @@ fn print_banner(origin: &str, emulator_url: &str, real_x: bool) {
 /// Where `dev` keeps its local vault key: under wrangler's `.wrangler/` (git-ignored),
 /// next to the local Durable Object state the key encrypts.
 const LOCAL_VAULT_KEY: &str = ".wrangler/xauth-dev-vault-key";
+/// Where `dev` keeps its local service token (`XAUTH_SERVICE_TOKEN`), beside the key.
+const LOCAL_SERVICE_TOKEN: &str = ".wrangler/xauth-dev-service-token";
 
-/// The local vault key (32 random bytes, base64), made on first use.
-fn local_vault_key(project: &Project) -> Result<String> {
-    let path = project.path(LOCAL_VAULT_KEY);
+/// A local secret (32 random bytes, base64: a vault key or a service token) kept at
+/// `relative`, made on first use.
+fn local_secret(project: &Project, relative: &str) -> Result<String> {
+    let path = project.path(relative);
     if let Ok(key) = fs::read_to_string(&path)
         && !key.trim().is_empty()
     {
@@ -178,7 +196,7 @@ fn local_vault_key(project: &Project) -> Result<String> {
     }
     fs::write(&path, &key).context(format!("writing {}", path.display()))?;
     restrict_to_owner(&path)?;
-    println!("dev: made a local vault key for worker custody in {LOCAL_VAULT_KEY}");
+    println!("dev: made a local secret in {relative}");
     Ok(key)
 }
 

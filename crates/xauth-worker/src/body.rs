@@ -215,6 +215,25 @@ impl JsonBody {
         }
     }
 
+    /// The first of `names` present, as a whole number from 0 up; `null` counts as absent,
+    /// anything else (a fraction, a negative, a string) is refused.
+    pub fn unsigned(&self, names: &[&str]) -> Result<Option<u64>, ApiError> {
+        for name in names {
+            match self.0.get(*name) {
+                None | Some(Value::Null) => continue,
+                Some(Value::Number(number)) if number.as_u64().is_some() => {
+                    return Ok(number.as_u64());
+                }
+                Some(_) => {
+                    return Err(ApiError::bad_request(format!(
+                        "Field `{name}` must be a whole number."
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Like [`JsonBody::string`], but absent or empty is a 400 naming the first alias.
     pub fn required_string(&self, names: &[&str]) -> Result<&str, ApiError> {
         match self.string(names)? {

@@ -20,6 +20,12 @@ use crate::vault_key::{VaultKey, VaultKeys};
 
 /// How long the worker waits for X before answering 502, unless `X_TIMEOUT_MS` says otherwise.
 const DEFAULT_X_TIMEOUT_MS: u32 = 10_000;
+/// The refresh token age at which a stored grant refreshes itself, unless
+/// `XAUTH_KEEPALIVE_DAYS` says otherwise; X's refresh tokens last about six months.
+const DEFAULT_KEEPALIVE_DAYS: f64 = 30.0;
+/// The longest keep-alive allowed: X's refresh tokens last about six months (~180 days).
+const MAX_KEEPALIVE_DAYS: f64 = 150.0;
+const SECS_PER_DAY: f64 = 86_400.0;
 
 /// Everything the routes need, validated.
 #[derive(Debug)]
@@ -46,6 +52,37 @@ pub struct Config {
     pub custody: Custody,
     /// `XAUTH_VAULT_KEY` and `XAUTH_VAULT_KEY_PREVIOUS`; always there in worker custody.
     vault_keys: Option<VaultKeys>,
+    /// `XAUTH_KEEP_GRANTS`: a grant outlives its user's last browser session.
+    pub keep_grants: bool,
+    /// `XAUTH_KEEPALIVE_DAYS`, in seconds: the refresh token age at which a stored grant
+    /// refreshes itself.
+    pub keepalive_secs: u64,
+    /// `XAUTH_SERVICE_TOKEN`, raw; validated by [`Config::service_token`] when a service
+    /// route needs it, so a bad value breaks only the service API.
+    service_token: Option<ServiceToken>,
+}
+
+/// The app's own back-end credential for the service API (`XAUTH_SERVICE_TOKEN`). `Debug`
+/// prints `[redacted]`.
+pub struct ServiceToken(String);
+
+impl std::fmt::Debug for ServiceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceToken([redacted])")
+    }
+}
+
+impl ServiceToken {
+    /// The shortest service token accepted: 32 characters (`openssl rand -base64 32` gives
+    /// 44), so guessing it is out of the question.
+    pub const MIN_CHARS: usize = 32;
+
+    /// Whether `presented` is this token, in time that does not depend on where they differ.
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let (ours, theirs) = (self.0.as_bytes(), presented.as_bytes());
+        ours.len() == theirs.len() && bool::from(ours.ct_eq(theirs))
+    }
 }
 
 /// Who keeps a signed-in user's tokens (`XAUTH_TOKEN_CUSTODY`).
@@ -202,6 +239,17 @@ impl Config {
                 "must include users.read and tweet.read in worker custody (the worker asks X who signed in)",
             ));
         }
+        let keep_grants = match optional(env, "XAUTH_KEEP_GRANTS").as_deref().map(str::trim) {
+            None | Some("" | "false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ApiError::misconfigured(
+                    "XAUTH_KEEP_GRANTS",
+                    "must be true or false",
+                ));
+            }
+        };
+        let keepalive_secs = keepalive_secs(optional(env, "XAUTH_KEEPALIVE_DAYS").as_deref())?;
         Ok(Config {
             client_id: ClientId::new(client_id),
             client_secret,
@@ -221,7 +269,39 @@ impl Config {
             api_paths: optional(env, "TWITTER_API_PATHS"),
             custody,
             vault_keys,
+            keep_grants,
+            keepalive_secs,
+            service_token: optional(env, "XAUTH_SERVICE_TOKEN")
+                .filter(|token| !token.is_empty())
+                .map(ServiceToken),
         })
+    }
+
+    /// Whether `XAUTH_SERVICE_TOKEN` is set (valid or not).
+    pub fn has_service_token(&self) -> bool {
+        self.service_token.is_some()
+    }
+
+    /// The service API's token: `None` when `XAUTH_SERVICE_TOKEN` is unset (the API is
+    /// off); a 500 naming the variable when it is too short, or when the worker keeps no
+    /// grants (browser custody).
+    pub fn service_token(&self) -> Result<Option<&ServiceToken>, ApiError> {
+        let Some(token) = &self.service_token else {
+            return Ok(None);
+        };
+        if self.custody != Custody::Worker {
+            return Err(ApiError::misconfigured(
+                "XAUTH_TOKEN_CUSTODY",
+                "must be worker for the service API (XAUTH_SERVICE_TOKEN is set): only worker custody keeps grants",
+            ));
+        }
+        if token.0.chars().count() < ServiceToken::MIN_CHARS || token.0.trim() != token.0 {
+            return Err(ApiError::misconfigured(
+                "XAUTH_SERVICE_TOKEN",
+                "must be at least 32 characters without surrounding spaces (e.g. `openssl rand -base64 32`)",
+            ));
+        }
+        Ok(Some(token))
     }
 
     /// The vault keys, or a 500 naming `XAUTH_VAULT_KEY` (set in worker custody, optional
@@ -431,6 +511,27 @@ fn vault_keys(env: &Env, custody: Custody) -> Result<Option<VaultKeys>, ApiError
         )),
         (None, Custody::Browser) => Ok(None),
     }
+}
+
+/// `XAUTH_KEEPALIVE_DAYS` in seconds: a positive decimal number of days, at most
+/// [`MAX_KEEPALIVE_DAYS`] (fractions of a day allow short keep-alives in tests).
+fn keepalive_secs(value: Option<&str>) -> Result<u64, ApiError> {
+    let days = match value.map(str::trim) {
+        None | Some("") => DEFAULT_KEEPALIVE_DAYS,
+        Some(days) => days
+            .parse::<f64>()
+            .ok()
+            .filter(|days| days.is_finite() && *days > 0.0 && *days <= MAX_KEEPALIVE_DAYS)
+            .ok_or_else(|| {
+                ApiError::misconfigured(
+                    "XAUTH_KEEPALIVE_DAYS",
+                    "must be a number of days above 0 and at most 150 (X's refresh tokens last about six months)",
+                )
+            })?,
+    };
+    // At least a second: an alarm cannot be finer, and 0 would refresh without end.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(((days * SECS_PER_DAY).round() as u64).max(1))
 }
 
 /// A `[vars]` value or a secret: both are plain strings in the worker's environment.

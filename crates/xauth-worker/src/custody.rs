@@ -6,8 +6,11 @@
 //!   then the grant into the user's object and the cookie onto the answer:
 //!   `{user, scope, expiresAt, custody: "worker"}`.
 //! - `GET /twitter-session` -> `{signedIn, user?, scope?, expiresAt?, custody}`.
-//! - `POST /twitter-sign-out` {everywhere?}: ends the session (or all the user's); the
-//!   last one revokes the grant at X.
+//! - `POST /twitter-sign-out` {everywhere?, forget?}: ends the session (or all the
+//!   user's); the last one revokes the grant at X, unless `XAUTH_KEEP_GRANTS` keeps it;
+//!   `forget` revokes and deletes it in any case.
+//! - `POST /twitter-scheduled-posts` {text, delaySeconds?} and `GET` of it: a post the
+//!   user's object makes later with the stored grant, even with no page open.
 //! - `POST /twitter-revoke-token`: revokes the session's grant at X (every session ends).
 //!
 //! Every request that carries the session cookie is checked for CSRF first
@@ -174,7 +177,7 @@ pub async fn access_token(
         && previous.hash() != cookie.secret.hash()
         && let Ok(vault) = previous.vault(env)
     {
-        let _ = vault.sign_out(&previous.hash(), false).await;
+        let _ = vault.sign_out(&previous.hash(), false, false).await;
     }
 
     let keys = config.vault_keys()?.keys_for(SESSION_COOKIE_INFO);
@@ -258,18 +261,19 @@ pub async fn session(req: &Incoming, config: &Config, env: &Env) -> Result<Respo
     session.finish(response, config)
 }
 
-/// `POST /twitter-sign-out` {everywhere?}.
+/// `POST /twitter-sign-out` {everywhere?, forget?}.
 pub async fn sign_out(req: &Incoming, config: &Config, env: &Env) -> Result<Response, ApiError> {
     let session = required_session(req, config)?;
     // The body is optional: `{}` and no body at all both end this session only.
-    let everywhere = if req.header("content-type")?.is_some() {
-        read_json_body(req).await?.is_set("everywhere")?
+    let (everywhere, forget) = if req.header("content-type")?.is_some() {
+        let body = read_json_body(req).await?;
+        (body.is_set("everywhere")?, body.is_set("forget")?)
     } else {
-        false
+        (false, false)
     };
     let ended = session
         .vault(env)?
-        .sign_out(&session.hash(), everywhere)
+        .sign_out(&session.hash(), everywhere, forget)
         .await
         .map_err(|error| session.refused(error))?;
     #[derive(Serialize)]
@@ -302,4 +306,39 @@ pub async fn revoke(req: &Incoming, config: &Config, env: &Env) -> Result<Respon
     session.ended(&Revoked {
         revoked: ended.revoked,
     })
+}
+
+/// `POST /twitter-scheduled-posts` {text, delaySeconds?}: the user's object makes the post
+/// with the stored grant when it is due, whether or not a page is open.
+pub async fn schedule_post(
+    req: &Incoming,
+    config: &Config,
+    env: &Env,
+) -> Result<Response, ApiError> {
+    let session = required_session(req, config)?;
+    let body = read_json_body(req).await?;
+    let text = body.required_string(&["text"])?.to_owned();
+    let delay_secs = body.unsigned(&["delaySeconds", "delay_seconds"])?;
+    let post = session
+        .vault(env)?
+        .schedule_post(&session.hash(), &text, delay_secs)
+        .await
+        .map_err(|error| session.refused(error))?;
+    let response = Response::from_json(&post)?.with_status(202);
+    session.finish(response, config)
+}
+
+/// `GET /twitter-scheduled-posts`: the user's scheduled posts and what became of them.
+pub async fn scheduled_posts(
+    req: &Incoming,
+    config: &Config,
+    env: &Env,
+) -> Result<Response, ApiError> {
+    let session = required_session(req, config)?;
+    let list = session
+        .vault(env)?
+        .scheduled_posts(&session.hash())
+        .await
+        .map_err(|error| session.refused(error))?;
+    session.finish(Response::from_json(&list)?, config)
 }

@@ -97,6 +97,21 @@ impl ApiError {
         error
     }
 
+    /// A 401 for a service API call without the service token (`XAUTH_SERVICE_TOKEN`) as
+    /// its bearer token; nothing reached a user's object or X.
+    pub fn invalid_service_token() -> ApiError {
+        let mut error = ApiError::new(
+            401,
+            "invalid_token",
+            "The service API takes Authorization: Bearer <XAUTH_SERVICE_TOKEN>.",
+        );
+        error.headers.push((
+            "www-authenticate",
+            r#"Bearer error="invalid_token""#.to_owned(),
+        ));
+        error
+    }
+
     /// X answered with an error of its own code (its v1.1 bodies, app-only refusals): the
     /// status is passed on for a 4xx, the kind says what to do.
     pub fn from_x_code(status: u16, error: &str, description: String, kind: ErrorKind) -> ApiError {
@@ -190,6 +205,19 @@ impl ApiError {
             401,
             "no_session",
             "There is no signed-in session: sign in with X again.",
+        );
+        error.kind = Some(ErrorKind::Reauthorize);
+        error
+    }
+
+    /// A 404 for a service API call about a user whose grant is not stored (never signed
+    /// in, signed out without `XAUTH_KEEP_GRANTS`, revoked, or ended by X): the user must
+    /// sign in again.
+    pub fn no_grant() -> ApiError {
+        let mut error = ApiError::new(
+            404,
+            "no_grant",
+            "No grant is stored for this user: they must sign in with X again.",
         );
         error.kind = Some(ErrorKind::Reauthorize);
         error

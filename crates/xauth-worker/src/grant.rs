@@ -36,8 +36,11 @@ pub struct Grant {
     /// The scopes X granted, space-separated.
     pub scope: String,
     pub user: XUser,
-    /// When X issued the tokens in hand (the sign-in or the last refresh), Unix seconds.
+    /// When X issued the tokens in hand (the sign-in or the last refresh), Unix seconds:
+    /// the refresh token's age counts from here.
     pub issued_at: u64,
+    /// When the grant was last refreshed, Unix seconds; `None` until its first refresh.
+    pub last_refresh_at: Option<u64>,
 }
 
 impl Grant {
@@ -50,6 +53,7 @@ impl Grant {
             scope: tokens.scope.unwrap_or_default(),
             user,
             issued_at: now,
+            last_refresh_at: None,
         }
     }
 
@@ -64,7 +68,16 @@ impl Grant {
             scope: tokens.scope.unwrap_or_else(|| self.scope.clone()),
             user: self.user.clone(),
             issued_at: now,
+            last_refresh_at: Some(now),
         }
+    }
+
+    /// When the refresh token in hand reaches `keepalive_secs` of age and the grant should
+    /// refresh itself; `None` without a refresh token.
+    pub fn keepalive_at(&self, keepalive_secs: u64) -> Option<u64> {
+        self.refresh_token
+            .as_ref()
+            .map(|_| self.issued_at.saturating_add(keepalive_secs))
     }
 
     /// The token that names this grant: its refresh token, else its access token. Two
@@ -104,6 +117,8 @@ struct GrantRecord {
     user: XUser,
     #[serde(rename = "iat")]
     issued_at: u64,
+    #[serde(rename = "lra", default, skip_serializing_if = "Option::is_none")]
+    last_refresh_at: Option<u64>,
 }
 
 impl Grant {
@@ -117,6 +132,7 @@ impl Grant {
             scope: self.scope.clone(),
             user: self.user.clone(),
             issued_at: self.issued_at,
+            last_refresh_at: self.last_refresh_at,
         };
         // Strings and numbers only: serializing cannot fail.
         serde_json::to_vec(&record).unwrap_or_default()
@@ -135,6 +151,7 @@ impl Grant {
             scope: record.scope,
             user: record.user,
             issued_at: record.issued_at,
+            last_refresh_at: record.last_refresh_at,
         })
     }
 }
@@ -191,6 +208,18 @@ impl Sessions {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// When the last of these sessions reaches its lifetime, Unix seconds.
+    pub fn last_expiry(&self) -> Option<u64> {
+        self.0
+            .values()
+            .map(|entry| entry.created_at.saturating_add(SESSION_MAX_AGE_SECS + 1))
+            .max()
     }
 
     pub fn clear(&mut self) {
@@ -261,6 +290,12 @@ mod tests {
         assert_eq!(next.refresh_token.as_ref().unwrap().secret(), "RT2");
         assert_eq!(next.scope, "a b");
         assert_eq!(next.issued_at, NOW + 10);
+        assert_eq!(grant.last_refresh_at, None);
+        assert_eq!(next.last_refresh_at, Some(NOW + 10));
+        assert_eq!(grant.keepalive_at(100), Some(NOW + 100));
+        assert_eq!(next.keepalive_at(100), Some(NOW + 110));
+        let reopened = Grant::from_json(&next.to_json()).unwrap();
+        assert_eq!(reopened.last_refresh_at, Some(NOW + 10));
         assert!(!next.is_same_grant(&grant));
         let kept = grant.refreshed(tokens("AT3", None, Some("a")), NOW + 20);
         assert_eq!(kept.refresh_token.as_ref().unwrap().secret(), "RT1");
@@ -276,6 +311,11 @@ mod tests {
         sessions.add(&one, NOW);
         sessions.add(&two, NOW + 100);
         assert!(sessions.is_live(&one, NOW + SESSION_MAX_AGE_SECS));
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(
+            sessions.last_expiry(),
+            Some(NOW + 100 + SESSION_MAX_AGE_SECS + 1)
+        );
         assert!(!sessions.is_live(&one, NOW + SESSION_MAX_AGE_SECS + 1));
         assert!(!sessions.is_live(&SessionHash("three".into()), NOW));
         assert!(sessions.prune(NOW + SESSION_MAX_AGE_SECS + 1));

@@ -12,8 +12,10 @@
 //! `POST /twitter-oauth1/access-token`, `GET /twitter-oauth1/session`,
 //! `POST /twitter-oauth1/sign-out` (OAuth 1.0a, optional configuration);
 //! `GET|POST|PUT|DELETE /twitter-api/2/<path>` (X API v2 calls with the caller's bearer
-//! token, or public reads with the app's). Every other path is served from the static
-//! assets by the runtime before the worker runs.
+//! token, or public reads with the app's); `POST|GET /twitter-scheduled-posts` (worker
+//! custody); the service API for the app's own back end (`/xauth/grants/<user id>`, and
+//! X API calls as a stored user; see [`service`]). Every other path is served from the
+//! static assets by the runtime before the worker runs.
 
 #![forbid(unsafe_code)]
 
@@ -33,8 +35,11 @@ mod proxy;
 mod public_reads;
 mod rate_limit;
 mod routes;
+mod scheduled_posts;
 mod sealed;
+mod service;
 mod session_cookie;
+mod upkeep;
 mod vault;
 mod vault_key;
 mod x;
@@ -77,6 +82,10 @@ async fn fetch(req: Incoming, env: Env) -> worker::Result<Response> {
     let method = req.method();
     let path = req.path();
     let (caller, outcome) = match Config::of(&env) {
+        // Server to server: no Origin check, no CORS headers, no cookies.
+        Ok(config) if service::is_service_call(&req, path, &config) => {
+            (None, service::handle(&req, method, path, &config, &env).await)
+        }
         Ok(config) => match cors::check_origin(&req, &config) {
             Ok(caller) => {
                 let outcome = dispatch(&req, method, path, &config, &env).await;
@@ -119,6 +128,7 @@ async fn dispatch(
         | "/twitter-oauth1/access-token"
         | "/twitter-oauth1/sign-out" => "POST",
         "/twitter-sign-out" if worker_custody => "POST",
+        "/twitter-scheduled-posts" if worker_custody => "GET, POST",
         // In worker custody the page has no refresh token to redeem.
         "/twitter-refresh-token" if !worker_custody => "POST",
         _ if path.starts_with(proxy::PREFIX) => proxy::METHODS,
@@ -152,6 +162,12 @@ async fn dispatch(
         (Method::Post, "/twitter-revoke-token") => routes::revoke_token(req, config).await,
         (Method::Get, "/twitter-session") => custody::session(req, config, env).await,
         (Method::Post, "/twitter-sign-out") => custody::sign_out(req, config, env).await,
+        (Method::Post, "/twitter-scheduled-posts") => {
+            custody::schedule_post(req, config, env).await
+        }
+        (Method::Get, "/twitter-scheduled-posts") => {
+            custody::scheduled_posts(req, config, env).await
+        }
         (Method::Post, "/twitter-oauth1/request-token") => oauth1::request_token(req, config).await,
         (Method::Post, "/twitter-oauth1/access-token") => {
             oauth1::access_token(req, config, env).await

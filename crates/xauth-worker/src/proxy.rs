@@ -35,6 +35,8 @@ use crate::error::ApiError;
 use crate::incoming::Incoming;
 use crate::public_reads::is_public_read;
 use crate::rate_limit::{self, Bucket};
+use crate::session_cookie::SessionHash;
+use crate::vault::VaultClient;
 use crate::x::{self, ForwardedBody, XReply};
 
 /// The route's prefix; the rest of the path is X's, after `/2/`.
@@ -63,18 +65,7 @@ pub async fn forward(
     config: &Config,
     env: &Env,
 ) -> Result<Response, ApiError> {
-    let path = req
-        .path()
-        .strip_prefix(V2_PREFIX)
-        .map(str::to_owned)
-        .filter(|path| config::is_api_path(path))
-        .ok_or_else(ApiError::path_not_allowed)?;
-    let query = req.url()?.query().map(str::to_owned);
-    let mut url = format!("{}/2/{path}", config.x_api_url);
-    if let Some(query) = &query {
-        url.push('?');
-        url.push_str(query);
-    }
+    let (path, query, url) = target(req, config)?;
     if config.custody == Custody::Worker {
         let call = Call {
             method,
@@ -111,6 +102,82 @@ pub async fn forward(
             answer(call_as_app(&url, &app, config).await?, Context::App)
         }
     }
+}
+
+/// The X API path (after `/2/`), the query, and X's URL of a forwarded call; a path that
+/// is not plain segments is a 403 `path_not_allowed`.
+fn target(req: &Incoming, config: &Config) -> Result<(String, Option<String>, String), ApiError> {
+    let path = req
+        .path()
+        .strip_prefix(V2_PREFIX)
+        .map(str::to_owned)
+        .filter(|path| config::is_api_path(path))
+        .ok_or_else(ApiError::path_not_allowed)?;
+    let query = req.url()?.query().map(str::to_owned);
+    let mut url = format!("{}/2/{path}", config.x_api_url);
+    if let Some(query) = &query {
+        url.push('?');
+        url.push_str(query);
+    }
+    Ok((path, query, url))
+}
+
+/// The service API's X call (see [`crate::service`]): as the user whose object `vault`
+/// is, with a token from the stored grant, for paths under `TWITTER_API_PATHS`.
+pub async fn forward_as_service(
+    req: &Incoming,
+    method: &Method,
+    config: &Config,
+    vault: &VaultClient,
+) -> Result<Response, ApiError> {
+    let (path, _, url) = target(req, config)?;
+    if !is_under(&path, &config.api_paths()?) {
+        return Err(ApiError::path_not_allowed());
+    }
+    let body = forwarded_body(req, method).await?;
+    let tokens = UserTokens::Service(vault);
+    let reply = call_as_user(&tokens, method, &url, body.as_ref(), config).await?;
+    answer(reply, Context::User)
+}
+
+/// Where a user's access token comes from in worker custody: the user's object, for a
+/// session or for the service API.
+enum UserTokens<'a> {
+    Session {
+        vault: &'a VaultClient,
+        session: &'a SessionHash,
+    },
+    Service(&'a VaultClient),
+}
+
+impl UserTokens<'_> {
+    /// A fresh access token; with `stale`, one that is not `stale`.
+    async fn access_token(&self, stale: Option<&AccessToken>) -> Result<AccessToken, ApiError> {
+        match self {
+            UserTokens::Session { vault, session } => vault.access_token(session, stale).await,
+            UserTokens::Service(vault) => vault.service_access_token(stale).await,
+        }
+    }
+}
+
+/// An X API call as the user, with a token from the user's object: X's 401 to a token
+/// that is still current gets one refresh (the object's single flight) and one retry, the
+/// body replayed.
+async fn call_as_user(
+    tokens: &UserTokens<'_>,
+    method: &Method,
+    url: &str,
+    body: Option<&ForwardedBody>,
+    config: &Config,
+) -> Result<XReply, ApiError> {
+    let timeout = config.x_timeout_ms;
+    let token = tokens.access_token(None).await?;
+    let reply = x::call_with_bearer(method.clone(), url, &token, body, timeout).await?;
+    if reply.status != 401 {
+        return Ok(reply);
+    }
+    let token = tokens.access_token(Some(&token)).await?;
+    x::call_with_bearer(method.clone(), url, &token, body, timeout).await
 }
 
 /// Worker custody: the page holds a session cookie, never a token. With the cookie (after
@@ -151,18 +218,13 @@ async fn forward_in_worker_custody(
     let body = forwarded_body(req, method).await?;
     let vault = session.vault(env)?;
     let hash = session.hash();
-    let refused = |error| session.refused(error);
-    let token = vault.access_token(&hash, None).await.map_err(refused)?;
-    let timeout = config.x_timeout_ms;
-    let mut reply =
-        x::call_with_bearer(method.clone(), url, &token, body.as_ref(), timeout).await?;
-    if reply.status == 401 {
-        let token = vault
-            .access_token(&hash, Some(&token))
-            .await
-            .map_err(refused)?;
-        reply = x::call_with_bearer(method.clone(), url, &token, body.as_ref(), timeout).await?;
-    }
+    let tokens = UserTokens::Session {
+        vault: &vault,
+        session: &hash,
+    };
+    let reply = call_as_user(&tokens, method, url, body.as_ref(), config)
+        .await
+        .map_err(|error| session.refused(error))?;
     let response = answer(reply, Context::User)?;
     session.finish(response, config)
 }

@@ -17,6 +17,13 @@
 //! - A grant is replaced only once its successor is stored; then the old one is revoked
 //!   at X. A refresh whose grant was replaced or ended meanwhile stores nothing and
 //!   revokes what it got.
+//! - The object's alarm ([`crate::upkeep`]) is set after every write, for the earliest
+//!   thing due: the keep-alive refresh, the end of a grant nobody may use any more, a
+//!   scheduled post. Its refresh goes through the same single flight as every caller's.
+//! - Without `XAUTH_KEEP_GRANTS` a grant lives only while a session does; with it, the
+//!   grant stays (for the service API) until revoked, forgotten or ended by X.
+//! - Calls with `service` set come from the service API, after the worker checked the
+//!   service token; they act on the grant without a session.
 //!
 //! The worker talks to the object over the runtime's internal channel
 //! ([`VaultClient`]): `POST https://xauth-vault/<op>` with a JSON [`Call`].
@@ -33,7 +40,7 @@ use wasm_bindgen::prelude::*;
 use worker::js_sys::Promise;
 use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
 use worker::web_sys::{self, RequestInit};
-use worker::{Delay, DurableObject, Env, Request, Response, State, durable_object};
+use worker::{Delay, DurableObject, Env, Method, Request, Response, State, durable_object};
 use xauth_core::{AccessToken, ErrorKind, TokenTypeHint};
 
 use crate::body::read_at_most;
@@ -42,8 +49,10 @@ use crate::error::ApiError;
 use crate::grant::{Grant, Sessions, XUser, open_grant, seal_grant};
 use crate::sealed::{OpenedWith, SealKeys};
 use crate::session_cookie::{SessionHash, is_user_id};
+use crate::scheduled_posts::{Attempt, Invalid, ScheduledPost, ScheduledPosts};
+use crate::upkeep::{self, Holdings, KeepAlive, Policy};
 use crate::vault_key::GRANT_INFO;
-use crate::x;
+use crate::x::{self, ForwardedBody, XReply};
 
 /// The Durable Object namespace binding in wrangler.toml.
 pub const BINDING: &str = "XAUTH_GRANTS";
@@ -54,12 +63,16 @@ pub const REFRESH_SKEW_SECS: u64 = xauth_core::DEFAULT_REFRESH_SKEW_SECS;
 
 const GRANT_KEY: &str = "grant";
 const SESSIONS_KEY: &str = "sessions";
+/// The object's user id: its name, which the alarm handler is not told.
+const USER_KEY: &str = "user";
+const KEEPALIVE_KEY: &str = "keepalive";
+const POSTS_KEY: &str = "posts";
 /// The user's OAuth 1.0a sessions (their tokens stay in the sealed cookie; the object
 /// only knows which sessions are signed in).
 const OAUTH1_SESSIONS_KEY: &str = "oauth1_sessions";
 
 /// The Durable Object class: one instance per X user.
-#[durable_object(fetch)]
+#[durable_object(alarm)]
 pub struct GrantVault {
     vault: Rc<Vault>,
 }
@@ -75,10 +88,16 @@ impl DurableObject for GrantVault {
             let grant = storage.get::<String>(GRANT_KEY).await?;
             let sessions = storage.get::<Sessions>(SESSIONS_KEY).await?;
             let oauth1_sessions = storage.get::<Sessions>(OAUTH1_SESSIONS_KEY).await?;
+            let user_id = storage.get::<String>(USER_KEY).await?;
+            let keepalive = storage.get::<KeepAlive>(KEEPALIVE_KEY).await?;
+            let posts = storage.get::<ScheduledPosts>(POSTS_KEY).await?;
             *slot.borrow_mut() = Stored {
                 sessions: sessions.filter(|_| grant.is_some()).unwrap_or_default(),
                 grant,
                 oauth1_sessions: oauth1_sessions.unwrap_or_default(),
+                user_id,
+                keepalive: keepalive.unwrap_or_default(),
+                posts: posts.unwrap_or_default(),
             };
             Ok(())
         });
@@ -98,10 +117,22 @@ impl DurableObject for GrantVault {
             Err(error) => crate::error_response(&error),
         }
     }
+
+    /// The object's upkeep ([`crate::upkeep`]). An error (storage failing) makes the
+    /// runtime retry the alarm; X failing is handled inside, with the tokens kept.
+    async fn alarm(&self) -> worker::Result<Response> {
+        match Rc::clone(&self.vault).upkeep().await {
+            Ok(()) => Response::empty(),
+            Err(error) => {
+                worker::console_error!("vault: upkeep failed ({}); the alarm is retried", error.error);
+                Err(worker::Error::RustError(error.error))
+            }
+        }
+    }
 }
 
 /// What one internal call asks of the object.
-#[derive(Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 pub struct Call {
     /// The user id: the object's name and the sealed grant's associated data.
     user: String,
@@ -116,6 +147,17 @@ pub struct Call {
     /// `sign-out`: every session of the user, not only this one.
     #[serde(default)]
     everywhere: bool,
+    /// `sign-out`: revoke and delete the grant, even when grants are kept.
+    #[serde(default)]
+    forget: bool,
+    /// From the service API (the service token was checked): no session needed.
+    #[serde(default)]
+    service: bool,
+    /// `schedule-post`: the post's text and delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delay_secs: Option<u64>,
 }
 
 /// `session`: what the page may know of its session.
@@ -147,6 +189,30 @@ pub struct Ended {
 #[derive(Deserialize, Serialize)]
 struct Done {}
 
+/// `grant-info`: what the service API may know of a stored grant (never a token).
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantInfo {
+    pub user_id: String,
+    pub username: String,
+    pub scope: String,
+    /// Whether the grant can still make calls: it has a refresh token, or an access token
+    /// that has not expired.
+    pub alive: bool,
+    /// Live browser sessions.
+    pub sessions: usize,
+    pub last_refresh_at: Option<u64>,
+    /// Days since the refresh token in hand was issued; `None` without one.
+    pub refresh_token_age_days: Option<f64>,
+    pub next_keep_alive_at: Option<u64>,
+}
+
+/// `scheduled-posts`: the user's scheduled posts, newest first.
+#[derive(Deserialize, Serialize)]
+pub struct PostList {
+    pub posts: Vec<ScheduledPost>,
+}
+
 /// The storage, in memory: the source of truth between writes, written through.
 #[derive(Default)]
 struct Stored {
@@ -154,6 +220,9 @@ struct Stored {
     grant: Option<String>,
     sessions: Sessions,
     oauth1_sessions: Sessions,
+    user_id: Option<String>,
+    keepalive: KeepAlive,
+    posts: ScheduledPosts,
 }
 
 /// `oauth1-session`: whether the OAuth 1.0a session is still signed in.
@@ -184,6 +253,25 @@ struct Ctx {
     now: u64,
 }
 
+impl Ctx {
+    fn new(env: &Env, user_id: &str) -> Result<Ctx, ApiError> {
+        let config = Config::of(env)?;
+        Ok(Ctx {
+            keys: config.vault_keys()?.keys_for(GRANT_INFO),
+            config,
+            user_id: user_id.to_owned(),
+            now: crate::now_unix_secs(),
+        })
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            keep_grants: self.config.keep_grants,
+            keepalive_secs: self.config.keepalive_secs,
+        }
+    }
+}
+
 impl Vault {
     async fn handle(self: Rc<Self>, req: Request) -> Result<Response, ApiError> {
         let op = req.path();
@@ -197,19 +285,16 @@ impl Vault {
         if !is_user_id(&call.user) {
             return Err(ApiError::bad_request("The vault needs the user id."));
         }
-        let config = Config::of(&self.env)?;
-        let ctx = Ctx {
-            keys: config.vault_keys()?.keys_for(GRANT_INFO),
-            config,
-            user_id: call.user.clone(),
-            now: crate::now_unix_secs(),
-        };
+        let ctx = Ctx::new(&self.env, &call.user)?;
         match op.as_str() {
             "/sign-in" => self.sign_in(&ctx, &call).await.and_then(json),
             "/session" => self.session(&ctx, &call).await.and_then(json),
             "/token" => self.token(&ctx, &call).await.and_then(json),
             "/sign-out" => self.sign_out(&ctx, &call).await.and_then(json),
             "/revoke" => self.revoke(&ctx, &call).await.and_then(json),
+            "/grant-info" => self.grant_info(&ctx).await.and_then(json),
+            "/schedule-post" => self.schedule_post(&ctx, &call).await.and_then(json),
+            "/scheduled-posts" => self.scheduled_posts(&ctx, &call).await.and_then(json),
             "/oauth1-sign-in" => self
                 .oauth1(&ctx, &call, Oauth1Op::SignIn)
                 .await
@@ -238,8 +323,12 @@ impl Vault {
             .ok_or_else(|| ApiError::bad_request("The sign-in's grant is not this user's."))?;
         let previous = self.grant(ctx).await?;
         self.replace_grant(ctx, Some(&grant))?;
-        self.stored.borrow_mut().sessions.add(session, ctx.now);
-        self.persist().await?;
+        {
+            let mut stored = self.stored.borrow_mut();
+            stored.sessions.add(session, ctx.now);
+            stored.user_id = Some(ctx.user_id.clone());
+        }
+        self.persist(ctx).await?;
         if let Some(previous) = previous.filter(|previous| !previous.is_same_grant(&grant)) {
             revoke_at_x(&ctx.config, &previous).await;
         }
@@ -258,7 +347,7 @@ impl Vault {
     /// An access token for the session: the stored one while it is fresh, else (or when X
     /// refused `stale`, the current one) the result of the one refresh under way.
     async fn token(self: &Rc<Self>, ctx: &Ctx, call: &Call) -> Result<Token, ApiError> {
-        let grant = self.live_grant(ctx, call).await?;
+        let grant = self.usable_grant(ctx, call).await?;
         let refresh = match call.stale.as_deref() {
             // X refused a token that has been replaced since: the new one will do.
             Some(stale) => grant.holds_access_token(stale),
@@ -269,19 +358,29 @@ impl Vault {
         } else if grant.refresh_token.is_none() {
             // Nothing to refresh with (no offline.access): the grant ends with its token.
             self.end_grant(ctx, false).await?;
-            return Err(ApiError::no_session());
+            return Err(gone(call));
         } else {
             let flight = self.flight(ctx, grant);
-            wait_for(&flight, ctx.config.x_timeout_ms).await?
+            wait_for(&flight, ctx.config.x_timeout_ms)
+                .await
+                .map_err(|error| if error.error == "no_session" { gone(call) } else { error })?
         };
         Ok(Token {
             access_token: grant.access_token.secret().to_owned(),
         })
     }
 
-    /// Ends this session (or all of the user's); the last one ends the grant, revoked at X.
+    /// Ends this session (or all of the user's); the last one ends the grant, revoked at X,
+    /// unless grants are kept. `forget` revokes and deletes the grant in any case.
     async fn sign_out(&self, ctx: &Ctx, call: &Call) -> Result<Ended, ApiError> {
         self.live_grant(ctx, call).await?;
+        if call.forget {
+            let revoked = self.end_grant(ctx, true).await?;
+            return Ok(Ended {
+                grant_ended: true,
+                revoked,
+            });
+        }
         let any_left = {
             let mut stored = self.stored.borrow_mut();
             match (&call.session, call.everywhere) {
@@ -294,8 +393,8 @@ impl Vault {
             stored.sessions.prune(ctx.now);
             !stored.sessions.is_empty()
         };
-        if any_left {
-            self.persist().await?;
+        if any_left || ctx.config.keep_grants {
+            self.persist(ctx).await?;
             return Ok(Ended {
                 grant_ended: false,
                 revoked: false,
@@ -310,7 +409,7 @@ impl Vault {
 
     /// Revokes the user's grant at X and forgets it, ending every session.
     async fn revoke(&self, ctx: &Ctx, call: &Call) -> Result<Ended, ApiError> {
-        self.live_grant(ctx, call).await?;
+        self.usable_grant(ctx, call).await?;
         let revoked = self.end_grant(ctx, true).await?;
         Ok(Ended {
             grant_ended: true,
@@ -338,9 +437,69 @@ impl Vault {
             (changed || !matches!(op, Oauth1Op::Check), live)
         };
         if write {
-            self.persist().await?;
+            self.persist(ctx).await?;
         }
         Ok(Live { live })
+    }
+
+    /// What the service API may know of the stored grant.
+    async fn grant_info(&self, ctx: &Ctx) -> Result<GrantInfo, ApiError> {
+        let grant = self.grant(ctx).await?.ok_or_else(ApiError::no_grant)?;
+        let stored = self.stored.borrow();
+        let alive = grant.refresh_token.is_some()
+            || grant.expires_at.is_none_or(|expires_at| expires_at > ctx.now);
+        #[allow(clippy::cast_precision_loss)]
+        let age_days = |issued_at: u64| ctx.now.saturating_sub(issued_at) as f64 / 86_400.0;
+        Ok(GrantInfo {
+            user_id: grant.user.id.clone(),
+            username: grant.user.username.clone(),
+            scope: grant.scope.clone(),
+            alive,
+            sessions: {
+                let mut live = stored.sessions.clone();
+                live.prune(ctx.now);
+                live.len()
+            },
+            last_refresh_at: grant.last_refresh_at,
+            refresh_token_age_days: grant.refresh_token.as_ref().map(|_| age_days(grant.issued_at)),
+            next_keep_alive_at: stored.keepalive.due(&grant, ctx.config.keepalive_secs),
+        })
+    }
+
+    /// Schedules a post, made by the object's alarm with the stored grant.
+    async fn schedule_post(&self, ctx: &Ctx, call: &Call) -> Result<ScheduledPost, ApiError> {
+        self.live_grant(ctx, call).await?;
+        let text = call.text.as_deref().unwrap_or_default();
+        let id = format!("{}", worker::Date::now().as_millis());
+        let post = self
+            .stored
+            .borrow_mut()
+            .posts
+            .schedule(text, call.delay_secs, ctx.now, id)
+            .map_err(|invalid| {
+                ApiError::bad_request(match invalid {
+                    Invalid::Text => "text must be 1 to 280 characters, not only spaces.",
+                    Invalid::Delay => "delaySeconds must be 1 to 86400.",
+                })
+            })?;
+        self.persist(ctx).await?;
+        Ok(post)
+    }
+
+    async fn scheduled_posts(&self, ctx: &Ctx, call: &Call) -> Result<PostList, ApiError> {
+        self.live_grant(ctx, call).await?;
+        Ok(PostList {
+            posts: self.stored.borrow().posts.list().to_vec(),
+        })
+    }
+
+    /// The grant for `call`: a live session's, or for the service API the stored one.
+    async fn usable_grant(&self, ctx: &Ctx, call: &Call) -> Result<Grant, ApiError> {
+        if call.service {
+            self.grant(ctx).await?.ok_or_else(ApiError::no_grant)
+        } else {
+            self.live_grant(ctx, call).await
+        }
     }
 
     /// The grant, for a live session of it; else `no_session`.
@@ -367,7 +526,7 @@ impl Vault {
             Some((grant, OpenedWith::Current)) => Ok(Some(grant)),
             Some((grant, OpenedWith::Previous)) => {
                 self.replace_grant(ctx, Some(&grant))?;
-                self.persist().await?;
+                self.persist(ctx).await?;
                 Ok(Some(grant))
             }
             None => {
@@ -389,19 +548,28 @@ impl Vault {
         let mut stored = self.stored.borrow_mut();
         if sealed.is_none() {
             stored.sessions.clear();
+            stored.keepalive = KeepAlive::default();
+            stored
+                .posts
+                .fail_all_scheduled("The grant ended before the post was due.", ctx.now);
         }
         stored.grant = sealed;
         Ok(())
     }
 
-    /// Writes the memory copy to storage (every key in one atomic write, or nothing left).
-    async fn persist(&self) -> Result<(), ApiError> {
+    /// Writes the memory copy to storage (every key in one atomic write, or nothing left),
+    /// then sets the alarm for whatever is due next.
+    async fn persist(&self, ctx: &Ctx) -> Result<(), ApiError> {
         #[derive(Serialize)]
         struct Record {
             #[serde(skip_serializing_if = "Option::is_none")]
             grant: Option<String>,
             sessions: Sessions,
             oauth1_sessions: Sessions,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            user: Option<String>,
+            keepalive: KeepAlive,
+            posts: ScheduledPosts,
         }
         let record = {
             let stored = self.stored.borrow();
@@ -409,17 +577,179 @@ impl Vault {
                 grant: stored.grant.clone(),
                 sessions: stored.sessions.clone(),
                 oauth1_sessions: stored.oauth1_sessions.clone(),
+                user: stored.user_id.clone(),
+                keepalive: stored.keepalive.clone(),
+                posts: stored.posts.clone(),
             }
         };
         let storage = self.state.storage();
         if record.grant.is_none() && record.oauth1_sessions.is_empty() {
             storage.delete_all().await?;
+            storage.delete_alarm().await?;
             return Ok(());
         }
         let had_grant = record.grant.is_some();
         storage.put_multiple(record).await?;
         if !had_grant {
             storage.delete(GRANT_KEY).await?;
+        }
+        self.set_alarm(ctx).await
+    }
+
+    /// Sets the object's alarm for the earliest thing due ([`upkeep::next_alarm`]), or
+    /// deletes it when nothing ever is.
+    async fn set_alarm(&self, ctx: &Ctx) -> Result<(), ApiError> {
+        let next = {
+            let stored = self.stored.borrow();
+            let grant = stored
+                .grant
+                .as_deref()
+                .and_then(|sealed| open_grant(&ctx.keys, &ctx.user_id, sealed))
+                .map(|(grant, _)| grant);
+            let holdings = Holdings {
+                grant: grant.as_ref(),
+                sessions: &stored.sessions,
+                keepalive: &stored.keepalive,
+                posts_due: stored.posts.next_due(),
+            };
+            upkeep::next_alarm(&holdings, ctx.policy())
+        };
+        let storage = self.state.storage();
+        match next {
+            Some(at) => {
+                let now_ms = worker::Date::now().as_millis();
+                let offset_ms = at.saturating_mul(1000).saturating_sub(now_ms);
+                storage
+                    .set_alarm(i64::try_from(offset_ms).unwrap_or(i64::MAX))
+                    .await?;
+            }
+            None => storage.delete_alarm().await?,
+        }
+        Ok(())
+    }
+
+    /// The alarm: whatever is due (see [`crate::upkeep`]), then the next alarm.
+    async fn upkeep(self: Rc<Self>) -> Result<(), ApiError> {
+        let user_id = self.stored.borrow().user_id.clone();
+        let Some(user_id) = user_id else {
+            // No user's grant was ever stored here: nothing to keep up.
+            return Ok(());
+        };
+        let ctx = Ctx::new(&self.env, &user_id)?;
+        self.stored.borrow_mut().sessions.prune(ctx.now);
+        if self.grant(&ctx).await?.is_some() {
+            self.post_due(&ctx).await;
+            self.keep_alive(&ctx).await;
+            self.end_if_unused(&ctx).await?;
+        }
+        self.persist(&ctx).await
+    }
+
+    /// Makes the scheduled posts that are due, with the stored grant.
+    async fn post_due(self: &Rc<Self>, ctx: &Ctx) {
+        let due = self.stored.borrow().posts.due(ctx.now);
+        for id in due {
+            let text = self.stored.borrow().posts.text_of(&id).map(str::to_owned);
+            let Some(text) = text else { continue };
+            let attempt = self.post_now(ctx, &text).await;
+            if let Attempt::Posted { post_id } = &attempt {
+                worker::console_log!("vault: a scheduled post was made ({post_id})");
+            }
+            self.stored
+                .borrow_mut()
+                .posts
+                .record(&id, attempt, crate::now_unix_secs());
+        }
+    }
+
+    /// One post at X as the user: with a fresh token, and once more after one refresh if
+    /// X answers 401 to the token that is still current.
+    async fn post_now(self: &Rc<Self>, ctx: &Ctx, text: &str) -> Attempt {
+        let url = format!("{}/2/tweets", ctx.config.x_api_url);
+        let body = ForwardedBody {
+            bytes: serde_json::to_vec(&serde_json::json!({ "text": text })).unwrap_or_default(),
+            content_type: Some("application/json".to_owned()),
+        };
+        let mut call = Call {
+            user: ctx.user_id.clone(),
+            service: true,
+            ..Call::default()
+        };
+        loop {
+            let token = match self.token(ctx, &call).await {
+                Ok(token) => AccessToken::new(token.access_token),
+                Err(error) => return attempt_failed(&error),
+            };
+            let timeout = ctx.config.x_timeout_ms;
+            match x::call_with_bearer(Method::Post, &url, &token, Some(&body), timeout).await {
+                Ok(reply) if reply.status == 401 && call.stale.is_none() => {
+                    call.stale = Some(token.secret().to_owned());
+                }
+                Ok(reply) => return attempt_of(&reply),
+                Err(error) => return attempt_failed(&error),
+            }
+        }
+    }
+
+    /// The keep-alive refresh, when due: through the single flight, so it never races a
+    /// caller's refresh. A transient failure keeps the tokens and backs off; X refusing
+    /// the refresh token has already ended the grant.
+    async fn keep_alive(self: &Rc<Self>, ctx: &Ctx) {
+        let Ok(Some(grant)) = self.grant(ctx).await else {
+            return;
+        };
+        let due = self
+            .stored
+            .borrow()
+            .keepalive
+            .due(&grant, ctx.config.keepalive_secs);
+        if due.is_none_or(|due| due > ctx.now) {
+            return;
+        }
+        let flight = self.flight(ctx, grant.clone());
+        match wait_for(&flight, KEEPALIVE_WAIT_MS).await {
+            Ok(_) => worker::console_log!("vault: keep-alive refreshed a grant"),
+            Err(error) => {
+                let still_stored = self
+                    .grant(ctx)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|stored| stored.is_same_grant(&grant));
+                if still_stored {
+                    worker::console_warn!(
+                        "vault: keep-alive failed ({}); the tokens are kept and it is retried",
+                        error.error
+                    );
+                    let now = crate::now_unix_secs();
+                    let mut stored = self.stored.borrow_mut();
+                    stored.keepalive.failed(now, ctx.config.keepalive_secs);
+                }
+            }
+        }
+    }
+
+    /// Ends a grant nobody may use any more: one without a refresh token whose access
+    /// token expired after its last session; without `XAUTH_KEEP_GRANTS`, one whose
+    /// sessions all reached their lifetime (revoked at X, as a sign-out would).
+    async fn end_if_unused(&self, ctx: &Ctx) -> Result<(), ApiError> {
+        let Some(grant) = self.grant(ctx).await? else {
+            return Ok(());
+        };
+        let now = crate::now_unix_secs();
+        let (expired, unkept) = {
+            let stored = self.stored.borrow();
+            (
+                upkeep::expired_grant_cleanup_at(&grant, &stored.sessions)
+                    .is_some_and(|at| at <= now),
+                upkeep::unkept_grant_end_at(&stored.sessions, ctx.policy())
+                    .is_some_and(|at| at <= now),
+            )
+        };
+        if expired {
+            self.end_grant(ctx, false).await?;
+        } else if unkept {
+            self.end_grant(ctx, true).await?;
         }
         Ok(())
     }
@@ -439,7 +769,7 @@ impl Vault {
             _ => false,
         };
         self.replace_grant(ctx, None)?;
-        self.persist().await?;
+        self.persist(ctx).await?;
         Ok(revoked)
     }
 
@@ -468,13 +798,7 @@ impl Vault {
 
     /// One refresh of `grant` at X, and what it means for the stored grant.
     async fn refresh(&self, user_id: &str, grant: &Grant) -> Result<Grant, ApiError> {
-        let config = Config::of(&self.env)?;
-        let ctx = Ctx {
-            keys: config.vault_keys()?.keys_for(GRANT_INFO),
-            config,
-            user_id: user_id.to_owned(),
-            now: crate::now_unix_secs(),
-        };
+        let ctx = Ctx::new(&self.env, user_id)?;
         let refresh_token = grant
             .refresh_token
             .as_ref()
@@ -496,7 +820,8 @@ impl Vault {
                     return Err(ApiError::no_session());
                 }
                 self.replace_grant(&ctx, Some(&fresh))?;
-                self.persist().await?;
+                self.stored.borrow_mut().keepalive = KeepAlive::default();
+                self.persist(&ctx).await?;
                 Ok(fresh)
             }
             Err(refused) if refused.kind == Some(ErrorKind::Reauthorize) => {
@@ -507,7 +832,7 @@ impl Vault {
                 );
                 if still_current(self) {
                     self.replace_grant(&ctx, None)?;
-                    self.persist().await?;
+                    self.persist(&ctx).await?;
                 }
                 Err(ApiError::no_session())
             }
@@ -523,6 +848,69 @@ enum Oauth1Op {
     SignIn,
     Check,
     SignOut,
+}
+
+/// How long the alarm waits for its keep-alive refresh: X's headers may take
+/// [`x::REFRESH_HEADERS_MS`]; a refresh still running after that is stored when it ends.
+const KEEPALIVE_WAIT_MS: u32 = x::REFRESH_HEADERS_MS + 10_000;
+
+/// The refusal a call gets when the grant is gone: a session is over (`no_session`); the
+/// service API's user has no grant any more (`no_grant`).
+fn gone(call: &Call) -> ApiError {
+    if call.service {
+        ApiError::no_grant()
+    } else {
+        ApiError::no_session()
+    }
+}
+
+/// What a scheduled post's attempt came to when no token could be had or X did not
+/// answer.
+fn attempt_failed(error: &ApiError) -> Attempt {
+    let error_text = error.description.clone();
+    if error.kind == Some(ErrorKind::Transient) {
+        Attempt::Transient { error: error_text }
+    } else {
+        Attempt::Refused { error: error_text }
+    }
+}
+
+/// What X's answer to a post means: its id (201), try again later (429, 5xx), or X's
+/// reason for refusing it.
+fn attempt_of(reply: &XReply) -> Attempt {
+    #[derive(Deserialize)]
+    struct Created {
+        data: CreatedData,
+    }
+    #[derive(Deserialize)]
+    struct CreatedData {
+        id: String,
+    }
+    #[derive(Deserialize)]
+    struct Problem {
+        detail: Option<String>,
+        title: Option<String>,
+    }
+    if (200..300).contains(&reply.status) {
+        return match serde_json::from_slice::<Created>(&reply.body) {
+            Ok(created) => Attempt::Posted {
+                post_id: created.data.id,
+            },
+            Err(_) => Attempt::Refused {
+                error: "X accepted the post but did not say its id.".to_owned(),
+            },
+        };
+    }
+    let said = serde_json::from_slice::<Problem>(&reply.body)
+        .ok()
+        .and_then(|problem| problem.detail.or(problem.title))
+        .map(|said| said.chars().take(200).collect::<String>());
+    let error = said.unwrap_or_else(|| format!("X answered {}.", reply.status));
+    if reply.status == 429 || reply.status >= 500 {
+        Attempt::Transient { error }
+    } else {
+        Attempt::Refused { error }
+    }
 }
 
 /// The outcome of `flight`, or a transient error once `timeout_ms` have passed (the
@@ -639,17 +1027,77 @@ impl VaultClient {
         Ok(AccessToken::new(token.access_token))
     }
 
+    /// Ends the session (or all of the user's); `forget` also revokes and deletes the grant.
     pub async fn sign_out(
         &self,
         session: &SessionHash,
         everywhere: bool,
+        forget: bool,
     ) -> Result<Ended, ApiError> {
         let call = Call {
             session: Some(session.clone()),
             everywhere,
+            forget,
             ..self.call()
         };
         self.send("/sign-out", &call).await
+    }
+
+    /// Service API: a fresh access token of the user's stored grant, with no session; with
+    /// `stale`, one that is not `stale`.
+    pub async fn service_access_token(
+        &self,
+        stale: Option<&AccessToken>,
+    ) -> Result<AccessToken, ApiError> {
+        let call = Call {
+            service: true,
+            stale: stale.map(|token| token.secret().to_owned()),
+            ..self.call()
+        };
+        let token: Token = self.send("/token", &call).await?;
+        Ok(AccessToken::new(token.access_token))
+    }
+
+    /// Service API: what may be known of the user's stored grant.
+    pub async fn grant_info(&self) -> Result<GrantInfo, ApiError> {
+        let call = Call {
+            service: true,
+            ..self.call()
+        };
+        self.send("/grant-info", &call).await
+    }
+
+    /// Service API: revokes the user's grant at X and deletes it.
+    pub async fn forget(&self) -> Result<Ended, ApiError> {
+        let call = Call {
+            service: true,
+            ..self.call()
+        };
+        self.send("/revoke", &call).await
+    }
+
+    /// Schedules a post the object makes `delay_secs` from now with the stored grant.
+    pub async fn schedule_post(
+        &self,
+        session: &SessionHash,
+        text: &str,
+        delay_secs: Option<u64>,
+    ) -> Result<ScheduledPost, ApiError> {
+        let call = Call {
+            session: Some(session.clone()),
+            text: Some(text.to_owned()),
+            delay_secs,
+            ..self.call()
+        };
+        self.send("/schedule-post", &call).await
+    }
+
+    pub async fn scheduled_posts(&self, session: &SessionHash) -> Result<PostList, ApiError> {
+        let call = Call {
+            session: Some(session.clone()),
+            ..self.call()
+        };
+        self.send("/scheduled-posts", &call).await
     }
 
     pub async fn revoke(&self, session: &SessionHash) -> Result<Ended, ApiError> {
