@@ -594,10 +594,13 @@ const tests = {
     equal(code(await failure(() => xauth.restoreSession())), "request_failed");
 
     seen = answer(200, { signedOut: true, grantEnded: true, revoked: true });
-    await session.signOut({ everywhere: true });
+    await session.signOut({ everywhere: true, forget: true });
     check(!session.signedIn, "ended");
     equal(seen.length, 1);
-    equal([seen[0].url, seen[0].xauth, seen[0].body], [`${ENDPOINT}/twitter-sign-out`, "1", { everywhere: true }]);
+    equal(
+      [seen[0].url, seen[0].xauth, seen[0].body],
+      [`${ENDPOINT}/twitter-sign-out`, "1", { everywhere: true, forget: true }],
+    );
     await session.signOut();
     equal(seen.length, 1, "signed out once");
     equal(calls, [["onSignedOut", "sign_out"]]);

@@ -40,6 +40,7 @@ pub use xauth_emulator::{Decision, EmulatorConfig, User};
 
 pub mod api;
 pub mod browser;
+pub mod custody;
 pub mod workerd;
 
 /// How the test emulator is set up: [`EmulatorConfig`] with chainable setters.
@@ -170,6 +171,17 @@ impl Emulator {
         match self.stats()["posts"].take() {
             Value::Array(posts) => posts,
             other => panic!("the emulator's stats have no posts list: {other}"),
+        }
+    }
+
+    /// The same posts as [`Emulator::posts`], each with who made it:
+    /// `{"id","text","author_id"}`.
+    pub fn posts_with_authors(&self) -> Vec<Value> {
+        let reply = self.request("GET", "/__emulator/posts", &[], "");
+        reply.expect_status(200);
+        match reply.json()["posts"].take() {
+            Value::Array(posts) => posts,
+            other => panic!("the emulator's post list is not a list: {other}"),
         }
     }
 

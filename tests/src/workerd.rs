@@ -3,6 +3,10 @@
 //! the worker (separate isolates, as on separate Cloudflare machines) bound to one Durable
 //! Object namespace.
 //!
+//! Beside the instances, a [`Companion`] is another Worker (one JS module) with a service
+//! binding to the first instance, as another Worker of the same Cloudflare account would
+//! bind to xauth: see `examples/service-binding/`.
+//!
 //! Environment: as [`crate::Worker`] (`XAUTH_ROOT`); the workerd binary is the one npm
 //! installed for wrangler, `node_modules/@cloudflare/workerd-linux-64/bin/workerd`.
 
@@ -32,10 +36,38 @@ pub struct Workerd {
     dir: tempfile::TempDir,
 }
 
+/// A JS Worker served beside the instances, on its own port, with text variables and a
+/// service binding to the first instance (`xauth0`). It has no network of its own: what it
+/// reaches, it reaches through the binding.
+pub struct Companion<'a> {
+    /// The Worker's ES module.
+    pub script: &'a Path,
+    /// The port of its socket on 127.0.0.1.
+    pub port: u16,
+    /// The name of its binding to xauth (`[[services]] binding` in its wrangler.toml).
+    pub binding: &'a str,
+    /// Its text variables.
+    pub vars: BTreeMap<String, String>,
+}
+
 impl Workerd {
     /// The built worker as one instance per port in `ports`, all with `vars`. Waits (up to
     /// 60 s) until each answers HTTP; panics with workerd's output if one does not.
     pub fn start_instances<K, V>(ports: &[u16], vars: &BTreeMap<K, V>) -> Workerd
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Workerd::start_with_companion(ports, vars, None)
+    }
+
+    /// [`Workerd::start_instances`], plus `companion` (when given) on its own port; its URL
+    /// is the last [`Workerd::base_url`], at index `ports.len()`.
+    pub fn start_with_companion<K, V>(
+        ports: &[u16],
+        vars: &BTreeMap<K, V>,
+        companion: Option<&Companion>,
+    ) -> Workerd
     where
         K: AsRef<str>,
         V: AsRef<str>,
@@ -51,9 +83,14 @@ impl Workerd {
                 panic!("{}: {err} (run `cargo xtask build` first)", built.display())
             });
         }
+        if let Some(companion) = companion {
+            fs::copy(companion.script, dir.path().join(COMPANION_MODULE)).unwrap_or_else(|err| {
+                panic!("the companion {}: {err}", companion.script.display())
+            });
+        }
         fs::create_dir(dir.path().join("vault-storage")).expect("a storage directory");
         let config = dir.path().join("config.capnp");
-        fs::write(&config, capnp_config(ports, vars)).expect("write the workerd config");
+        fs::write(&config, capnp_config(ports, vars, companion)).expect("write the workerd config");
         let log = fs::File::create(dir.path().join("workerd.log")).expect("a log file");
         let child = Command::new(workerd_binary(&root))
             .arg("serve")
@@ -65,6 +102,11 @@ impl Workerd {
             .process_group(0)
             .spawn()
             .expect("start workerd");
+        let ports: Vec<u16> = ports
+            .iter()
+            .copied()
+            .chain(companion.map(|c| c.port))
+            .collect();
         let mut workerd = Workerd {
             urls: ports
                 .iter()
@@ -74,12 +116,12 @@ impl Workerd {
             dir,
         };
         for port in ports {
-            workerd.wait_until_ready(SocketAddr::from(([127, 0, 0, 1], *port)));
+            workerd.wait_until_ready(SocketAddr::from(([127, 0, 0, 1], port)));
         }
         workerd
     }
 
-    /// `http://127.0.0.1:<port>` of instance `index`.
+    /// `http://127.0.0.1:<port>` of instance `index` (or of the companion, after them).
     pub fn base_url(&self, index: usize) -> &str {
         &self.urls[index]
     }
@@ -130,8 +172,13 @@ fn workerd_binary(root: &Path) -> PathBuf {
 }
 
 /// The capnp config: one service and socket per port, and a network service that lets the
-/// worker reach X's stand-in on 127.0.0.1.
-fn capnp_config<K: AsRef<str>, V: AsRef<str>>(ports: &[u16], vars: &BTreeMap<K, V>) -> String {
+/// worker reach X's stand-in on 127.0.0.1; and the companion's service and socket, when
+/// there is one.
+fn capnp_config<K: AsRef<str>, V: AsRef<str>>(
+    ports: &[u16],
+    vars: &BTreeMap<K, V>,
+    companion: Option<&Companion>,
+) -> String {
     let mut config = String::from("using Workerd = import \"/workerd/workerd.capnp\";\n\n");
     config.push_str("const config :Workerd.Config = (\n  services = [\n");
     for index in 0..ports.len() {
@@ -148,6 +195,10 @@ fn capnp_config<K: AsRef<str>, V: AsRef<str>>(ports: &[u16], vars: &BTreeMap<K, 
     config.push_str(
         "    (name = \"vault-storage\", disk = (path = \"vault-storage\", writable = true)),\n",
     );
+    if companion.is_some() {
+        config.push_str("    (name = \"companion\", worker = .companion),\n");
+        config.push_str("    (name = \"no-network\", network = (allow = [])),\n");
+    }
     config.push_str("  ],\n  sockets = [\n");
     for (index, port) in ports.iter().enumerate() {
         let _ = writeln!(
@@ -155,7 +206,17 @@ fn capnp_config<K: AsRef<str>, V: AsRef<str>>(ports: &[u16], vars: &BTreeMap<K, 
             "    (name = \"xauth{index}\", address = \"127.0.0.1:{port}\", http = (), service = \"xauth{index}\"),"
         );
     }
+    if let Some(companion) = companion {
+        let _ = writeln!(
+            config,
+            "    (name = \"companion\", address = \"127.0.0.1:{}\", http = (), service = \"companion\"),",
+            companion.port
+        );
+    }
     config.push_str("  ],\n);\n");
+    if let Some(companion) = companion {
+        config.push_str(&companion_worker(companion));
+    }
     for index in 0..ports.len() {
         let _ = write!(
             config,
@@ -189,6 +250,31 @@ fn capnp_config<K: AsRef<str>, V: AsRef<str>>(ports: &[u16], vars: &BTreeMap<K, 
     config
 }
 
+/// The companion's module name in the temporary directory.
+const COMPANION_MODULE: &str = "companion.js";
+
+/// The companion's worker: its module, its binding to the first instance, its variables,
+/// and no network (`no-network`).
+fn companion_worker(companion: &Companion) -> String {
+    let mut config = format!(
+        "\nconst companion :Workerd.Worker = (\n  \
+         modules = [(name = \"{COMPANION_MODULE}\", esModule = embed \"{COMPANION_MODULE}\")],\n  \
+         compatibilityDate = \"2025-09-01\",\n  globalOutbound = \"no-network\",\n  bindings = [\n    \
+         (name = {}, service = \"xauth0\"),\n",
+        capnp_string(companion.binding),
+    );
+    for (name, value) in &companion.vars {
+        let _ = writeln!(
+            config,
+            "    (name = {}, text = {}),",
+            capnp_string(name),
+            capnp_string(value)
+        );
+    }
+    config.push_str("  ],\n);\n");
+    config
+}
+
 /// A capnp text literal.
 fn capnp_string(value: &str) -> String {
     let mut out = String::from("\"");
@@ -207,6 +293,28 @@ fn capnp_string(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_companion_binds_to_the_first_instance_and_has_no_network() {
+        let companion = Companion {
+            script: Path::new("example.js"),
+            port: 4321,
+            binding: "XAUTH",
+            vars: BTreeMap::from([("TOKEN".to_owned(), "t".to_owned())]),
+        };
+        let vars: BTreeMap<&str, &str> = BTreeMap::new();
+        let config = capnp_config(&[1234], &vars, Some(&companion));
+        for line in [
+            "(name = \"companion\", worker = .companion),",
+            "(name = \"companion\", address = \"127.0.0.1:4321\", http = (), service = \"companion\"),",
+            "globalOutbound = \"no-network\",",
+            "(name = \"XAUTH\", service = \"xauth0\"),",
+            "(name = \"TOKEN\", text = \"t\"),",
+        ] {
+            assert!(config.contains(line), "{line} in:\n{config}");
+        }
+        assert!(!capnp_config(&[1234], &vars, None).contains("companion"));
+    }
 
     #[test]
     fn capnp_strings_are_escaped() {

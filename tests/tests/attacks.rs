@@ -23,6 +23,8 @@ const CONSUMER_KEY: &str = "xauth-attack-consumer";
 const CONSUMER_SECRET: &str = "attack-consumer-s3cret";
 const SCOPES: &str = "tweet.read tweet.write users.read offline.access";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The service API's token in worker custody (`XAUTH_SERVICE_TOKEN`).
+const SERVICE_TOKEN: &str = "attack-service-token-0123456789abcdefghijkl";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// What a hostile request must get.
@@ -372,7 +374,9 @@ fn hostile_requests_in_worker_custody() {
     let port = free_port();
     let redirect_uri = format!("http://127.0.0.1:{port}/");
     let x = emulator(&redirect_uri);
-    let workerd = Workerd::start_instances(&[port], &vars(&x, &redirect_uri, "worker"));
+    let mut worker_vars = vars(&x, &redirect_uri, "worker");
+    worker_vars.insert("XAUTH_SERVICE_TOKEN", SERVICE_TOKEN.to_owned());
+    let workerd = Workerd::start_instances(&[port], &worker_vars);
 
     // A real session, and a copy of its cookie kept from before its sign-out.
     let api = Api::at(workerd.base_url(0), &[CLIENT_SECRET]);
@@ -396,6 +400,7 @@ fn hostile_requests_in_worker_custody() {
     );
     assert_eq!(again.status, 200, "{}", again.json);
     let live = api.cookie("xauth_session").unwrap();
+    let user_id = again.json["user"]["id"].as_str().unwrap().to_owned();
 
     let with_cookie =
         |value: &str, extra: &str| format!("Cookie: xauth_session={value}\r\n{extra}");
@@ -543,6 +548,7 @@ fn hostile_requests_in_worker_custody() {
             Expect::Json(400, "invalid_request"),
         ),
     ]);
+    cases.extend(service_api_cases(&user_id, &live));
     run(port, &x, &cases);
     // The live session survived all of it.
     let me = api.send(
@@ -552,6 +558,121 @@ fn hostile_requests_in_worker_custody() {
     );
     assert_eq!(me.status, 200, "{}", me.json);
     drop(workerd);
+}
+
+/// Hostile service API calls and scheduled posts (worker custody, `XAUTH_SERVICE_TOKEN`
+/// set): none reaches X.
+fn service_api_cases(user_id: &str, live: &str) -> Vec<(&'static str, Vec<u8>, Expect)> {
+    use Expect::Json;
+    let bearer = |token: &str| format!("Authorization: Bearer {token}\r\n");
+    let service = |extra: &str| format!("{}{extra}", bearer(SERVICE_TOKEN));
+    let as_user = |user: &str| service(&format!("X-XAuth-User: {user}\r\n"));
+    let grant = format!("/xauth/grants/{user_id}");
+    let session =
+        format!("Cookie: xauth_session={live}\r\nX-XAuth: 1\r\nContent-Type: application/json\r\n");
+    vec![
+        ("a grant without the service token", get(&grant, ""), Json(401, "invalid_token")),
+        (
+            "a grant with a service token one bit off",
+            get(&grant, &bearer(&flip(SERVICE_TOKEN))),
+            Json(401, "invalid_token"),
+        ),
+        (
+            "a grant with the service token cut short",
+            get(&grant, &bearer(&SERVICE_TOKEN[..SERVICE_TOKEN.len() - 1])),
+            Json(401, "invalid_token"),
+        ),
+        (
+            "a grant with the service token as Basic",
+            get(&grant, &format!("Authorization: Basic {SERVICE_TOKEN}\r\n")),
+            Json(401, "invalid_token"),
+        ),
+        (
+            "a grant with the session cookie instead of the token",
+            get(&grant, &session),
+            Json(401, "invalid_token"),
+        ),
+        ("a grant's PUT", request("PUT", &grant), Json(401, "invalid_token")),
+        (
+            "a grant PUT with the token",
+            format!("PUT {grant} HTTP/1.1\r\nHost: {{host}}\r\n{}Content-Length: 0\r\nConnection: close\r\n\r\n", bearer(SERVICE_TOKEN)).into_bytes(),
+            Json(405, "method_not_allowed"),
+        ),
+        ("a user id that is not digits", get("/xauth/grants/me", &service("")), Json(404, "no_grant")),
+        ("a grant below a grant", get(&format!("{grant}/x"), &service("")), Json(404, "not_found")),
+        ("another service path", get("/xauth/users", &service("")), Json(404, "not_found")),
+        ("an unknown user's grant", get("/xauth/grants/42", &service("")), Json(404, "no_grant")),
+        (
+            "an X call as a user with a wrong token",
+            get("/twitter-api/2/users/me", &format!("{}X-XAuth-User: {user_id}\r\n", bearer(&flip(SERVICE_TOKEN)))),
+            Json(401, "invalid_token"),
+        ),
+        (
+            "an X call naming a user without a token",
+            get("/twitter-api/2/users/me", &format!("X-XAuth-User: {user_id}\r\n")),
+            Json(401, "invalid_token"),
+        ),
+        (
+            "an X call with the token but no user",
+            get("/twitter-api/2/users/me", &service("")),
+            Json(404, "no_grant"),
+        ),
+        (
+            "an X call as a user id with a query in it",
+            get("/twitter-api/2/users/me", &as_user("1?x=1")),
+            Json(404, "no_grant"),
+        ),
+        (
+            "an X call as an unknown user",
+            get("/twitter-api/2/users/me", &as_user("42")),
+            Json(404, "no_grant"),
+        ),
+        (
+            "an X call as the user outside the allowlist",
+            get("/twitter-api/2/dm_events", &as_user(user_id)),
+            Json(403, "path_not_allowed"),
+        ),
+        (
+            "an X call as the user with a dotted path",
+            get("/twitter-api/2/users/%2e%2e/me", &as_user(user_id)),
+            Json(403, "path_not_allowed"),
+        ),
+        (
+            "an X call as the user by PATCH",
+            format!("PATCH /twitter-api/2/tweets HTTP/1.1\r\nHost: {{host}}\r\n{}Content-Length: 0\r\nConnection: close\r\n\r\n", as_user(user_id)).into_bytes(),
+            Json(405, "method_not_allowed"),
+        ),
+        (
+            "a scheduled post without a session",
+            post("/twitter-scheduled-posts", "Content-Type: application/json\r\n", b"{\"text\":\"hi\"}"),
+            Json(401, "no_session"),
+        ),
+        (
+            "a scheduled post too long",
+            post("/twitter-scheduled-posts", &session, format!("{{\"text\":\"{}\"}}", "a".repeat(281)).as_bytes()),
+            Json(400, "invalid_request"),
+        ),
+        (
+            "a scheduled post a year away",
+            post("/twitter-scheduled-posts", &session, b"{\"text\":\"hi\",\"delaySeconds\":31536000}"),
+            Json(400, "invalid_request"),
+        ),
+        (
+            "a scheduled post with a negative delay",
+            post("/twitter-scheduled-posts", &session, b"{\"text\":\"hi\",\"delaySeconds\":-5}"),
+            Json(400, "invalid_request"),
+        ),
+        (
+            "a scheduled post with a delay in words",
+            post("/twitter-scheduled-posts", &session, b"{\"text\":\"hi\",\"delaySeconds\":\"soon\"}"),
+            Json(400, "invalid_request"),
+        ),
+        (
+            "a scheduled post by DELETE",
+            format!("DELETE /twitter-scheduled-posts HTTP/1.1\r\nHost: {{host}}\r\n{session}Content-Length: 0\r\nConnection: close\r\n\r\n").into_bytes(),
+            Json(405, "method_not_allowed"),
+        ),
+    ]
 }
 
 /// `value` with one bit of its middle character changed (still cookie-safe).

@@ -6,164 +6,22 @@
 //! any answer. The emulator's counters prove what reached X; its token list proves what X
 //! still takes.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::{Value, json};
-use xauth_tests::api::{Answer, Api, get_all_at_once};
-use xauth_tests::{Emulator, EmulatorOptions, Worker, free_port, random_vault_key};
+use serde_json::json;
+use xauth_tests::api::{Api, get_all_at_once};
+use xauth_tests::custody::{
+    ALLOWED_ORIGIN, CLIENT_ID, CLIENT_SECRET, COOKIE, SCOPES, Setup, VAULT_KEY, emulator,
+    post_with_session, session, vars, who_am_i,
+};
+use xauth_tests::{Worker, free_port, random_vault_key};
 
-const CLIENT_ID: &str = "xauth-custody-client";
-const CLIENT_SECRET: &str = "custody-s3cret-that-must-never-leak";
-const SCOPES: &str = "tweet.read tweet.write users.read offline.access";
-const ALLOWED_ORIGIN: &str = "https://app.example.com";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-/// The vault key of a test run, and a second one for rotation: fresh random keys.
-static VAULT_KEY: LazyLock<String> = LazyLock::new(random_vault_key);
+/// A second vault key, for rotation: fresh and random.
 static NEXT_VAULT_KEY: LazyLock<String> = LazyLock::new(random_vault_key);
-/// The session cookie over plain-http loopback.
-const COOKIE: &str = "xauth_session";
-
-/// X and a worker in worker custody, on a port chosen first (it is the callback's origin).
-struct Setup {
-    x: Emulator,
-    worker: Worker,
-    redirect_uri: String,
-}
-
-fn emulator(
-    adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
-    redirect_uri: &str,
-) -> Emulator {
-    Emulator::start(adjust(
-        EmulatorOptions::default()
-            .client(CLIENT_ID, Some(CLIENT_SECRET))
-            .redirect_uris(&[redirect_uri]),
-    ))
-}
-
-fn vars(x: &Emulator, redirect_uri: &str) -> BTreeMap<&'static str, String> {
-    let mut vars = xauth_tests::worker_vars(
-        x.base_url(),
-        (CLIENT_ID, CLIENT_SECRET),
-        redirect_uri,
-        SCOPES,
-    );
-    vars.insert("XAUTH_TOKEN_CUSTODY", "worker".to_owned());
-    vars.insert("XAUTH_VAULT_KEY", VAULT_KEY.clone());
-    vars.insert("ALLOWED_ORIGINS", ALLOWED_ORIGIN.to_owned());
-    vars.insert("X_TIMEOUT_MS", "2000".to_owned());
-    vars
-}
-
-impl Setup {
-    fn start() -> Setup {
-        Setup::start_with(|options| options, |_| {})
-    }
-
-    fn start_with(
-        adjust_x: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
-        adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
-    ) -> Setup {
-        let port = free_port();
-        let redirect_uri = format!("http://127.0.0.1:{port}/");
-        let x = emulator(adjust_x, &redirect_uri);
-        let mut vars = vars(&x, &redirect_uri);
-        adjust_vars(&mut vars);
-        let worker = Worker::start_on(port, &vars);
-        Setup {
-            x,
-            worker,
-            redirect_uri,
-        }
-    }
-
-    /// A browser: a cookie jar that fails on the client secret and, once known, tokens.
-    fn browser(&self) -> Api {
-        Api::new(&self.worker, &[CLIENT_SECRET])
-    }
-
-    /// Signs `browser` in (X's consent at the emulator, then the worker's exchange);
-    /// the worker's answer.
-    fn sign_in(&self, browser: &Api) -> Answer {
-        let code = self
-            .x
-            .authorize(CLIENT_ID, &self.redirect_uri, SCOPES, "state", CHALLENGE);
-        let answer = browser.post(
-            "/twitter-access-token",
-            &json!({ "code": code, "codeVerifier": VERIFIER }),
-        );
-        self.forbid_tokens(browser);
-        answer
-    }
-
-    /// From now on, every token X ever issued here is a secret `browser` must never see.
-    fn forbid_tokens(&self, browser: &Api) {
-        let (access, refresh) = self.x.tokens();
-        browser.forbid(&access);
-        browser.forbid(&refresh);
-    }
-
-    fn stat(&self, path: &[&str]) -> u64 {
-        let stats = self.x.stats();
-        let mut value = &stats;
-        for key in path {
-            value = &value[*key];
-        }
-        value
-            .as_u64()
-            .unwrap_or_else(|| panic!("no counter {path:?} in {stats}"))
-    }
-
-    fn refreshes(&self) -> u64 {
-        self.stat(&["token_by_grant", "refresh_token"])
-    }
-}
-
-/// `method /twitter-api/2/<path>` as the page's JS would in worker custody: the cookie and
-/// `X-XAuth: 1`.
-fn call(browser: &Api, method: Method, path: &str, body: Option<&Value>) -> Answer {
-    let mut request = browser
-        .http
-        .request(method, format!("{}/twitter-api/2/{path}", browser.base))
-        .header("x-xauth", "1");
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    browser.send(request)
-}
-
-fn who_am_i(browser: &Api) -> Answer {
-    call(browser, Method::GET, "users/me", None)
-}
-
-/// A cookie-authenticated POST to a worker route, as the browser crate sends it.
-fn post_with_session(browser: &Api, path: &str, body: &Value) -> Answer {
-    browser.send(
-        browser
-            .http
-            .post(format!("{}{path}", browser.base))
-            .header("x-xauth", "1")
-            .header("content-type", "application/json")
-            .body(body.to_string()),
-    )
-}
-
-fn session(browser: &Api) -> Answer {
-    browser.send(
-        browser
-            .http
-            .get(format!("{}/twitter-session", browser.base))
-            .header("x-xauth", "1"),
-    )
-}
 
 // ---------------------------------------------------------------------------------------
 

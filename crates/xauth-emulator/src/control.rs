@@ -30,6 +30,19 @@ pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     json_response(StatusCode::OK, body)
 }
 
+/// `GET /__emulator/posts`: the posts [`stats`] lists, oldest first, each with its author:
+/// `{"posts": [{"id","text","author_id"}]}` (the stats keep X's shape of a post).
+pub(crate) async fn posts(State(shared): State<Arc<Shared>>) -> Response {
+    let store = shared.store();
+    let posts: Vec<_> = store
+        .posts
+        .iter()
+        .map(|post| json!({ "id": post.id, "text": post.text, "author_id": post.author_id }))
+        .collect();
+    drop(store);
+    json_response(StatusCode::OK, json!({ "posts": posts }))
+}
+
 /// `POST /__emulator/reset`: zero the counters, forget the posts, drop pending faults.
 pub(crate) async fn reset(State(shared): State<Arc<Shared>>) -> Response {
     shared.store().reset();

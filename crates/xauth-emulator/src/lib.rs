@@ -227,6 +227,7 @@ impl fmt::Debug for EmulatorConfig {
 /// | `POST /oauth/access_token` | signed with the request token, `oauth_verifier`; answers the user's token |
 /// | `POST /oauth2/token` | app-only bearer token: Basic(consumer key, secret), `grant_type=client_credentials` |
 /// | `GET /__emulator/stats` | call counters, `api_requests_with_cookie`, and `posts` (`[{"id","text"}]`) |
+/// | `GET /__emulator/posts` | `{"posts": [{"id","text","author_id"}]}`: the same posts, with who made each |
 /// | `POST /__emulator/reset` | zero the counters, forget the posts, drop pending faults |
 /// | `POST /__emulator/faults` | `{"endpoint","mode","count","delay_ms"}` |
 /// | `POST /__emulator/expire` | `{"access_token"?}`: expire one or all access tokens now |
@@ -252,6 +253,7 @@ pub fn router(config: EmulatorConfig) -> Router {
         .route("/oauth/access_token", post(oauth1::access_token))
         .route("/oauth2/token", post(app_only::app_token))
         .route("/__emulator/stats", get(control::stats))
+        .route("/__emulator/posts", get(control::posts))
         .route("/__emulator/reset", post(control::reset))
         .route("/__emulator/faults", post(control::faults))
         .route("/__emulator/expire", post(control::expire))

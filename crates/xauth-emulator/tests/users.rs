@@ -146,6 +146,23 @@ async fn users_post_as_themselves_and_are_known_to_lookups() {
         keys.sort();
         keys == ["id", "text"]
     }));
+    // The control API's post list says who made each.
+    let authored: Value = emu
+        .http
+        .get(emu.url("/__emulator/posts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let authors: Vec<&str> = authored["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["author_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, [demo_user()["id"].as_str().unwrap(), "1001"]);
 
     let app = emu.app_token().await;
     let looked_up: Value = emu

@@ -151,8 +151,8 @@ export interface Session {
   fetch(input: string, init?: RequestInit): Promise<Response>;
   /** Refreshes the tokens now (joining a refresh under way). In worker custody the worker refreshes them itself: this resolves at once. */
   refresh(): Promise<void>;
-  /** Ends the session at once, then has the worker revoke the grant (worker custody: `{everywhere: true}` ends all of the user's sessions). Rejects, after ending, with `revoke_failed` or `network_error`. */
-  signOut(options?: { everywhere?: boolean }): Promise<void>;
+  /** Ends the session at once, then has the worker revoke the grant (worker custody: `{everywhere: true}` ends all of the user's sessions; with `XAUTH_KEEP_GRANTS` the grant outlives them unless `{forget: true}`, which revokes and deletes it). Rejects, after ending, with `revoke_failed` or `network_error`. */
+  signOut(options?: { everywhere?: boolean; forget?: boolean }): Promise<void>;
   /** Gives back a browser-custody session's wasm memory (the session ends being kept fresh); nothing in worker custody. */
   free(): void;
 }

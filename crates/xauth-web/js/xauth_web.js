@@ -736,14 +736,16 @@ function workerSession(answer, endpoint, onSignedOut) {
     /**
      * Ends the session here at once (`onSignedOut("sign_out")`), then at the worker
      * (`{everywhere: true}`: all of the user's sessions); the last one revokes the grant
-     * at X. Rejects, after ending, with `revoke_failed` or `network_error`.
+     * at X unless the worker keeps grants (`XAUTH_KEEP_GRANTS`), and `{forget: true}`
+     * revokes and deletes it in any case. Rejects, after ending, with `revoke_failed` or
+     * `network_error`.
      */
     async signOut(options) {
       if (ended) return;
       end("sign_out");
       const reply = await ask(
         `${endpoint}/twitter-sign-out`,
-        { everywhere: obj(options).everywhere === true },
+        { everywhere: obj(options).everywhere === true, forget: obj(options).forget === true },
         true,
       );
       // A session the worker had already ended is signed out all the same.

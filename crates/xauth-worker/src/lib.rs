@@ -83,9 +83,10 @@ async fn fetch(req: Incoming, env: Env) -> worker::Result<Response> {
     let path = req.path();
     let (caller, outcome) = match Config::of(&env) {
         // Server to server: no Origin check, no CORS headers, no cookies.
-        Ok(config) if service::is_service_call(&req, path, &config) => {
-            (None, service::handle(&req, method, path, &config, &env).await)
-        }
+        Ok(config) if service::is_service_call(&req, path, &config) => (
+            None,
+            service::handle(&req, method, path, &config, &env).await,
+        ),
         Ok(config) => match cors::check_origin(&req, &config) {
             Ok(caller) => {
                 let outcome = dispatch(&req, method, path, &config, &env).await;

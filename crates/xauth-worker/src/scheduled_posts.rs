@@ -50,11 +50,17 @@ pub struct ScheduledPost {
 
 /// What one attempt at a post came to.
 pub enum Attempt {
-    Posted { post_id: String },
+    Posted {
+        post_id: String,
+    },
     /// X down, slow or busy: worth another try.
-    Transient { error: String },
+    Transient {
+        error: String,
+    },
     /// X refused it (a duplicate, a missing scope, a dead grant): not worth another try.
-    Refused { error: String },
+    Refused {
+        error: String,
+    },
 }
 
 /// A user's scheduled posts, newest first.
@@ -253,7 +259,11 @@ mod tests {
             posts.schedule(&long, None, NOW, "x".into()),
             Err(Invalid::Text)
         );
-        assert!(posts.schedule(&"é".repeat(280), None, NOW, "y".into()).is_ok());
+        assert!(
+            posts
+                .schedule(&"é".repeat(280), None, NOW, "y".into())
+                .is_ok()
+        );
         assert_eq!(
             posts.schedule("a", Some(0), NOW, "x".into()),
             Err(Invalid::Delay)
@@ -262,13 +272,7 @@ mod tests {
             posts.schedule("a", Some(MAX_DELAY_SECS + 1), NOW, "x".into()),
             Err(Invalid::Delay)
         );
-        posts.record(
-            "y",
-            Attempt::Refused {
-                error: "no".into(),
-            },
-            NOW,
-        );
+        posts.record("y", Attempt::Refused { error: "no".into() }, NOW);
         for n in 0..KEPT_POSTS {
             posts.schedule("a", Some(5), NOW, format!("p{n}")).unwrap();
         }

@@ -54,7 +54,12 @@ pub async fn handle(
     authenticate(req, config)?;
     if path.starts_with(proxy::PREFIX) {
         let method = method
-            .filter(|method| matches!(method, Method::Get | Method::Post | Method::Put | Method::Delete))
+            .filter(|method| {
+                matches!(
+                    method,
+                    Method::Get | Method::Post | Method::Put | Method::Delete
+                )
+            })
             .ok_or_else(|| ApiError::method_not_allowed(proxy::METHODS))?;
         let vault = vault_of(env, req.header(USER_HEADER)?.as_deref())?;
         return proxy::forward_as_service(req, method, config, &vault).await;

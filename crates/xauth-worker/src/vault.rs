@@ -47,9 +47,9 @@ use crate::body::read_at_most;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::grant::{Grant, Sessions, XUser, open_grant, seal_grant};
+use crate::scheduled_posts::{Attempt, Invalid, ScheduledPost, ScheduledPosts};
 use crate::sealed::{OpenedWith, SealKeys};
 use crate::session_cookie::{SessionHash, is_user_id};
-use crate::scheduled_posts::{Attempt, Invalid, ScheduledPost, ScheduledPosts};
 use crate::upkeep::{self, Holdings, KeepAlive, Policy};
 use crate::vault_key::GRANT_INFO;
 use crate::x::{self, ForwardedBody, XReply};
@@ -124,7 +124,10 @@ impl DurableObject for GrantVault {
         match Rc::clone(&self.vault).upkeep().await {
             Ok(()) => Response::empty(),
             Err(error) => {
-                worker::console_error!("vault: upkeep failed ({}); the alarm is retried", error.error);
+                worker::console_error!(
+                    "vault: upkeep failed ({}); the alarm is retried",
+                    error.error
+                );
                 Err(worker::Error::RustError(error.error))
             }
         }
@@ -363,7 +366,13 @@ impl Vault {
             let flight = self.flight(ctx, grant);
             wait_for(&flight, ctx.config.x_timeout_ms)
                 .await
-                .map_err(|error| if error.error == "no_session" { gone(call) } else { error })?
+                .map_err(|error| {
+                    if error.error == "no_session" {
+                        gone(call)
+                    } else {
+                        error
+                    }
+                })?
         };
         Ok(Token {
             access_token: grant.access_token.secret().to_owned(),
@@ -447,7 +456,9 @@ impl Vault {
         let grant = self.grant(ctx).await?.ok_or_else(ApiError::no_grant)?;
         let stored = self.stored.borrow();
         let alive = grant.refresh_token.is_some()
-            || grant.expires_at.is_none_or(|expires_at| expires_at > ctx.now);
+            || grant
+                .expires_at
+                .is_none_or(|expires_at| expires_at > ctx.now);
         #[allow(clippy::cast_precision_loss)]
         let age_days = |issued_at: u64| ctx.now.saturating_sub(issued_at) as f64 / 86_400.0;
         Ok(GrantInfo {
@@ -461,7 +472,10 @@ impl Vault {
                 live.len()
             },
             last_refresh_at: grant.last_refresh_at,
-            refresh_token_age_days: grant.refresh_token.as_ref().map(|_| age_days(grant.issued_at)),
+            refresh_token_age_days: grant
+                .refresh_token
+                .as_ref()
+                .map(|_| age_days(grant.issued_at)),
             next_keep_alive_at: stored.keepalive.due(&grant, ctx.config.keepalive_secs),
         })
     }
