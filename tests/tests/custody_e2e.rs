@@ -252,6 +252,7 @@ async fn the_worker_makes_a_scheduled_post_after_the_tab_is_closed() {
     let demo = Demo::start_in_worker_custody().await;
     let page = demo.open().await;
     page.sign_in().await;
+    let user = page.script("return xauthDemo.session.user.id").await;
     page.click("post-later").await;
     let asked = Instant::now();
     let logged = page
@@ -278,7 +279,7 @@ async fn the_worker_makes_a_scheduled_post_after_the_tab_is_closed() {
     assert_eq!(demo.x.posts(), Vec::<Value>::new(), "nothing posted yet");
 
     let post = loop {
-        if let Some(post) = demo.x.posts().pop() {
+        if let Some(post) = demo.x.posts_with_authors().pop() {
             break post;
         }
         assert!(
@@ -295,10 +296,12 @@ async fn the_worker_makes_a_scheduled_post_after_the_tab_is_closed() {
         "posted {when:?} after asking: it was due in 30 s"
     );
     assert_eq!(post["text"], text.as_str(), "{post}");
+    assert_eq!(
+        post["author_id"], user,
+        "posted as the signed-in user: {post}"
+    );
     let stats = demo.x.stats();
     assert_eq!(stats["posts"].as_array().map(Vec::len), Some(1), "{stats}");
-    // X's only user signed in once: the post was made with that grant.
-    assert_eq!(stats["token_by_grant"]["authorization_code"], 1, "{stats}");
     assert_eq!(stats["api_requests_with_cookie"], 0, "{stats}");
 
     // The demo again, in the same browser: still signed in, and it says what happened.
