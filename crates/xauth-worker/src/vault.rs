@@ -289,6 +289,14 @@ impl Vault {
             return Err(ApiError::bad_request("The vault needs the user id."));
         }
         let ctx = Ctx::new(&self.env, &call.user)?;
+        {
+            // The alarm handler is not told the object's name: it reads it from storage
+            // (written with the next write; an object from before alarms learns it here).
+            let mut stored = self.stored.borrow_mut();
+            if stored.user_id.is_none() && stored.grant.is_some() {
+                stored.user_id = Some(call.user.clone());
+            }
+        }
         match op.as_str() {
             "/sign-in" => self.sign_in(&ctx, &call).await.and_then(json),
             "/session" => self.session(&ctx, &call).await.and_then(json),
