@@ -18,8 +18,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use xauth_tests::api::{Answer, Api, get_all_at_once};
 use xauth_tests::custody::{
-    CLIENT_ID, CLIENT_SECRET, COOKIE, SCOPES, Setup, VAULT_KEY, forbid_tokens, get_with_session,
-    post_with_session, session, who_am_i,
+    CHALLENGE, CLIENT_ID, CLIENT_SECRET, COOKIE, SCOPES, Setup, VAULT_KEY, VERIFIER, forbid_tokens,
+    get_with_session, post_with_session, session, who_am_i,
 };
 use xauth_tests::workerd::{Companion, Workerd};
 use xauth_tests::{Emulator, EmulatorOptions, User, free_port};
@@ -745,6 +745,62 @@ fn without_keep_grants_the_last_sign_out_revokes_the_grant() {
     assert_code(&service.grant(DEMO_ID), 404, "no_grant");
     assert_code(&service.post_as(DEMO_ID, "too late"), 404, "no_grant");
     assert_eq!(setup.stat(&["tweets_create"]), 0);
+}
+
+/// A kept grant without `offline.access` has no refresh token: it serves the service API
+/// until its access token expires, and the object's alarm deletes it then (not before).
+#[test]
+fn a_kept_grant_without_offline_access_is_deleted_once_it_expires() {
+    const ACCESS_TTL: Duration = Duration::from_secs(6);
+    let setup = start(
+        |o| o.access_ttl(ACCESS_TTL),
+        &[("XAUTH_KEEP_GRANTS", "true")],
+    );
+    let browser = setup.browser();
+    let online_only = "tweet.read tweet.write users.read";
+    let code = setup.x.authorize(
+        CLIENT_ID,
+        &setup.redirect_uri,
+        online_only,
+        "state",
+        CHALLENGE,
+    );
+    let signed_in_at = unix_now();
+    let signed_in = browser.post(
+        "/twitter-access-token",
+        &json!({ "code": code, "codeVerifier": VERIFIER }),
+    );
+    assert_eq!(signed_in.status, 200, "{}", signed_in.json);
+    let service = Service::of(&setup);
+    forbid_tokens(&setup.x, &browser);
+    forbid_tokens(&setup.x, &service.api);
+    let info = service.grant(DEMO_ID);
+    assert_eq!(info.status, 200, "{}", info.json);
+    assert_eq!(info.json["alive"], true);
+    assert_eq!(info.json["refreshTokenAgeDays"], Value::Null);
+    assert_eq!(
+        info.json["nextKeepAliveAt"],
+        Value::Null,
+        "nothing to keep alive"
+    );
+
+    let out = post_with_session(&browser, "/twitter-sign-out", &json!({}));
+    assert_eq!(out.json["grantEnded"], false, "kept: {}", out.json);
+    let me = service.call(Method::GET, "users/me", DEMO_ID, None);
+    assert_eq!(me.status, 200, "usable until it expires: {}", me.json);
+
+    wait_for(
+        "the expired grant is deleted",
+        Duration::from_secs(30),
+        || service.grant(DEMO_ID).status == 404,
+    );
+    let gone_after = unix_now() - signed_in_at;
+    assert!(
+        gone_after >= ACCESS_TTL.as_secs_f64() - 1.0,
+        "deleted after {gone_after:.1} s, before its token expired"
+    );
+    assert_code(&service.grant(DEMO_ID), 404, "no_grant");
+    assert_eq!(setup.refreshes(), 0, "nothing to refresh with");
 }
 
 /// With `XAUTH_KEEP_GRANTS`, the last sign-out leaves the grant to the service API (which

@@ -367,7 +367,14 @@ impl Vault {
         let grant = if !refresh {
             grant
         } else if grant.refresh_token.is_none() {
-            // Nothing to refresh with (no offline.access): the grant ends with its token.
+            // Nothing to refresh with (no offline.access): the token serves until it has
+            // expired (or X refused it), and the grant ends with it.
+            let dead = call.stale.is_some() || grant.expires_at.is_some_and(|at| at <= ctx.now);
+            if !dead {
+                return Ok(Token {
+                    access_token: grant.access_token.secret().to_owned(),
+                });
+            }
             self.end_grant(ctx, false).await?;
             return Err(gone(call));
         } else {
