@@ -272,6 +272,44 @@ fn keep_alive_refreshes_an_unused_grant_and_the_rotated_token_works() {
     assert_eq!(who_am_i(&browser).status, 200);
 }
 
+/// The keep-alive and callers share one flight: while the alarm's refresh waits on a slow
+/// X, callers whose token X refuses wait for it instead of spending the same refresh token
+/// (which strict rotation would punish by ending the grant).
+#[test]
+fn the_keep_alive_and_callers_share_one_refresh() {
+    let setup = start(
+        |o| o.strict_rotation(),
+        &[
+            ("XAUTH_KEEPALIVE_DAYS", KEEPALIVE_4S),
+            ("X_TIMEOUT_MS", "8000"),
+        ],
+    );
+    let (browser, service) = (setup.browser(), Service::of(&setup));
+    assert_eq!(setup.sign_in(&browser).status, 200);
+    setup.x.inject_fault_slow("token", 3000, 1);
+    wait_for(
+        "the keep-alive's refresh to reach X",
+        Duration::from_secs(30),
+        || setup.stat(&["faults_served"]) >= 1,
+    );
+    // X is still holding the keep-alive's refresh; every caller's token is now refused.
+    setup.x.expire_access_tokens();
+    let url = format!("{}/twitter-api/2/users/me", setup.worker.base_url());
+    let bearer = format!("Bearer {SERVICE_TOKEN}");
+    let statuses = get_all_at_once(
+        vec![url; 20],
+        &[("authorization", &bearer), ("x-xauth-user", DEMO_ID)],
+    );
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        setup.refreshes(),
+        1,
+        "one refresh for the alarm and 20 callers"
+    );
+    forbid_tokens(&setup.x, &browser);
+    assert_eq!(who_am_i(&browser).status, 200, "the grant lives on");
+}
+
 /// X failing at the keep-alive (a 500, then a 429) keeps the tokens and retries with a
 /// growing backoff; the third try rotates the tokens and the session goes on.
 #[test]
