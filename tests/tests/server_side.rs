@@ -284,7 +284,7 @@ fn the_keep_alive_and_callers_share_one_refresh() {
             ("X_TIMEOUT_MS", "8000"),
         ],
     );
-    let (browser, service) = (setup.browser(), Service::of(&setup));
+    let browser = setup.browser();
     assert_eq!(setup.sign_in(&browser).status, 200);
     setup.x.inject_fault_slow("token", 3000, 1);
     wait_for(
