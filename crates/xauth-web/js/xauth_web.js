@@ -46,7 +46,9 @@ const decoder = new TextDecoder();
  */
 export default async function init(input) {
   if (wasm) return;
-  input = input?.module_or_path ?? input ?? new URL("xauth_signin.wasm", import.meta.url);
+  // A literal "./" path in `new URL(…, import.meta.url)`: bundlers (Vite, Rollup, webpack)
+  // recognize exactly this form, copy the wasm into their output and rewrite the URL.
+  input = input?.module_or_path ?? input ?? new URL("./xauth_signin.wasm", import.meta.url);
   if (typeof input === "string" || input instanceof URL || input instanceof Request) {
     input = fetch(input);
   }
@@ -260,11 +262,15 @@ let keeper;
 let keeperLoading;
 let oauth1Loading;
 
-/** `import(path)`, then `ready(module)`; once (again after a failed try). */
-function load(path, ready, forget) {
-  return import(path).then(ready, (failure) => {
+/**
+ * `importing` (an `import()` under way), then `ready(module)`; once (again after a failed
+ * try). The callers write `import("./…")` out with a literal path: a bundler follows only
+ * those, and would otherwise leave the module out of the app's build without a word.
+ */
+function load(name, importing, ready, forget) {
+  return importing.then(ready, (failure) => {
     forget();
-    throw fail("network_error", `could not load ${path}: ${str(failure?.message) ?? failure}`);
+    throw fail("network_error", `could not load ${name}: ${str(failure?.message) ?? failure}`);
   });
 }
 
@@ -272,8 +278,14 @@ function load(path, ready, forget) {
 function loadKeeper() {
   return (keeperLoading ??= load(
     "./xauth_keeper.js",
+    import("./xauth_keeper.js"),
     async (module) => {
-      await module.default();
+      // Its wasm named here too, in the "./" form every bundler reads as relative to this
+      // file (see `init`); wasm-bindgen's glue names it without the "./", which a bundler
+      // may take for a package name.
+      await module.default({
+        module_or_path: new URL("./xauth_keeper_bg.wasm", import.meta.url),
+      });
       return (keeper = module);
     },
     () => (keeperLoading = undefined),
@@ -284,6 +296,7 @@ function loadKeeper() {
 function loadOAuth1() {
   return (oauth1Loading ??= load(
     "./xauth_oauth1.js",
+    import("./xauth_oauth1.js"),
     (module) => module.default({ ask, workerError, fail }),
     () => (oauth1Loading = undefined),
   ));
