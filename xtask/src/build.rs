@@ -4,13 +4,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cmd;
 use crate::error::{Context, Result, bail};
 use crate::project::{
     Project, Tools, WEB_ENTRY_SOURCE, WEB_JS, WEB_KEEPER_JS, WEB_KEEPER_WASM, WEB_KIT_FILES,
     WEB_OAUTH1_JS, WEB_OAUTH1_SOURCE, WEB_PKG_DIR, WEB_SIGNIN_WASM, WEB_TYPES, WEB_TYPES_SOURCE,
     WORKER_CRATE_DIR, WORKER_JS, WORKER_WASM,
 };
+use crate::{cmd, npm};
 
 /// wasm features rustc's wasm32-unknown-unknown output uses and every runtime in play
 /// (Chromium, workerd) has. Named one by one, as worker-build does, because wasm-opt must
@@ -26,11 +26,13 @@ const WASM_FEATURES: &[&str] = &[
 
 pub fn run(project: &Project, tools: &Tools) -> Result<()> {
     build_web(project, tools).context("building the browser package (xauth-web)")?;
+    let npm_package = npm::package(project).context("making the npm package (xauth-web)")?;
     build_worker(project, tools).context("building the worker (xauth-worker)")?;
     println!("build outputs:");
     for output in WEB_KIT_FILES.iter().chain(&[WORKER_JS, WORKER_WASM]) {
         println!("  {}", project.path(output).display());
     }
+    println!("  {}/ (the npm package)", npm_package.display());
     Ok(())
 }
 

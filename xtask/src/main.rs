@@ -8,6 +8,7 @@ mod cmd;
 mod dev;
 mod error;
 mod fuzz;
+mod npm;
 mod project;
 mod setup;
 mod size;
@@ -25,9 +26,10 @@ usage: cargo xtask <command>
 
 commands:
   setup   install what is missing: wasm32 target, wasm-bindgen-cli (= Cargo.lock's
-          wasm-bindgen), worker-build 0.8.7, Node >= 22.12, npm ci (wrangler, binaryen),
-          chromium + chromedriver, wrk. Skips what is present.
-  build   setup, then www/pkg (browser wasm + JS) and crates/xauth-worker/build (worker)
+          wasm-bindgen), worker-build 0.8.7, Node >= 22.12, npm ci (wrangler, binaryen,
+          vite), chromium + chromedriver, wrk. Skips what is present.
+  build   setup, then www/pkg (browser wasm + JS), the npm package target/npm/xauth-web
+          made of it, and crates/xauth-worker/build (worker)
   size    build, then raw and gzip sizes against the budgets (reports, never fails)
   test    setup, fmt, clippy (native, wasm32), native tests, wasm tests in Chromium,
           fuzz smoke run, build, size, wrangler deploy --dry-run, end-to-end tests,

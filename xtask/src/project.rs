@@ -33,6 +33,13 @@ pub const WEB_KIT_FILES: &[&str] = &[
     WEB_OAUTH1_JS,
 ];
 
+/// The npm package `cargo xtask build` makes of www/pkg, in `<target>/npm/xauth-web/`
+/// ([`Project::npm_package_dir`]): its name, its README's source, and the licenses it
+/// carries (the repository's).
+pub const NPM_PACKAGE_NAME: &str = "xauth-web";
+pub const NPM_README_SOURCE: &str = "crates/xauth-web/npm/README.md";
+pub const LICENSE_FILES: &[&str] = &["LICENSE", "LICENSE-MIT", "LICENSE-APACHE"];
+
 /// The worker crate, and what `worker-build` 0.8.7 leaves in its `build/` folder:
 /// the bundled ES module (wasm-bindgen glue + workers-rs shim, the entry point wrangler.toml's
 /// `main` names), the wasm it imports, and `worker/shim.mjs`, a two-line re-export of
@@ -78,6 +85,11 @@ impl Project {
 
     pub fn path(&self, relative: &str) -> PathBuf {
         self.root.join(relative)
+    }
+
+    /// Where the npm package is built (under the target directory: it is an output).
+    pub fn npm_package_dir(&self) -> PathBuf {
+        self.target_dir.join("npm").join(NPM_PACKAGE_NAME)
     }
 }
 

@@ -42,6 +42,7 @@ pub fn report(project: &Project) -> Result<()> {
         WEB_KIT_FILES,
         Some((KIT_BUDGET_GZIP, "budget")),
     )?;
+    report_npm_package(project)?;
     report_group(
         project,
         "worker",
@@ -81,6 +82,31 @@ fn report_group(
         "  {label}\n    total: {} raw, {} gzip{verdict}",
         kib(raw_total),
         kib(gzip_total),
+    );
+    Ok(())
+}
+
+/// The npm package as a whole (the kit's files plus types, README, licenses and
+/// package.json): what `npm install` puts in an app's node_modules.
+fn report_npm_package(project: &Project) -> Result<()> {
+    let dir = project.npm_package_dir();
+    let entries = fs::read_dir(&dir).context(format!(
+        "reading {} (run `cargo xtask build`)",
+        dir.display()
+    ))?;
+    let (mut files, mut raw, mut gzip) = (0, 0, 0);
+    for entry in entries {
+        let bytes = fs::read(entry?.path())?;
+        files += 1;
+        raw += bytes.len() as u64;
+        gzip += gzip_len(&bytes)?;
+    }
+    let shown = dir.strip_prefix(&project.root).unwrap_or(&dir);
+    println!(
+        "  npm package {} ({files} files)\n    total: {} raw, {} gzip (each file)",
+        shown.display(),
+        kib(raw),
+        kib(gzip),
     );
     Ok(())
 }
