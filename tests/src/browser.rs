@@ -51,7 +51,7 @@ impl Demo {
 
     /// [`Demo::start`] with X's options changed by `adjust` (e.g. a short token lifetime).
     pub async fn start_with(adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions) -> Demo {
-        Self::start_configured(adjust, |_| {}).await
+        Self::start_configured(adjust, |_| {}, |_| {}).await
     }
 
     /// The demo in worker custody (`XAUTH_TOKEN_CUSTODY = "worker"`, a fresh vault key), as
@@ -62,15 +62,18 @@ impl Demo {
             |vars| {
                 vars.insert("XAUTH_TOKEN_CUSTODY", "worker".to_owned());
             },
+            |_| {},
         )
         .await
     }
 
-    /// [`Demo::start`] with X's options changed by `adjust` and the worker's variables by
-    /// `adjust_vars`.
+    /// [`Demo::start`] with X's options changed by `adjust`, the worker's variables by
+    /// `adjust_vars` and its wrangler.toml by `adjust_config` (e.g. another app as its
+    /// `[assets]`: see [`serve_assets_from`]).
     pub async fn start_configured(
         adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
         adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
+        adjust_config: impl FnOnce(&mut toml::Table),
     ) -> Demo {
         let port = free_port();
         let origin = format!("http://127.0.0.1:{port}");
@@ -95,7 +98,7 @@ impl Demo {
         vars.insert("XAUTH_VAULT_KEY", random_vault_key());
         vars.insert("ALLOWED_ORIGINS", origin);
         adjust_vars(&mut vars);
-        let worker = Worker::start_on(port, &vars);
+        let worker = Worker::start_on_adjusted(port, &vars, adjust_config);
         let browser = Chromedriver::start();
         Demo { x, worker, browser }
     }
@@ -116,6 +119,20 @@ impl Demo {
         page.wait_for("the Sign in button", |s| s.sign_in_ready)
             .await;
         page
+    }
+}
+
+/// A wrangler.toml adjustment for [`Demo::start_configured`]: the worker serves the static
+/// files of `directory` (an app's build) instead of the demo in www/, with the same routing
+/// (`run_worker_first` for the worker's routes).
+pub fn serve_assets_from(directory: &Path) -> impl FnOnce(&mut toml::Table) + use<> {
+    let directory = directory.display().to_string();
+    move |config| {
+        let assets = config
+            .get_mut("assets")
+            .and_then(|assets| assets.as_table_mut())
+            .expect("wrangler.toml has an [assets] table");
+        assets.insert("directory".into(), directory.into());
     }
 }
 
@@ -147,6 +164,66 @@ const PAGE_STATE: &str = r#"
         signInReady: shown("sign-in") && !el("sign-in").disabled,
         consent: !!el("authorize") && !!el("cancel"),
     };
+"#;
+
+/// Runs first in every document: keeps the status, URL and text of every response, and
+/// every Content-Security-Policy violation.
+const RECORD_RESPONSES: &str = r#"
+    (() => {
+        const violations = (window.__cspViolations = []);
+        document.addEventListener("securitypolicyviolation", (e) =>
+            violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+        const seen = (window.__xauthResponses = []);
+        const realFetch = window.fetch;
+        window.fetch = async function (...args) {
+            const response = await realFetch.apply(this, args);
+            try {
+                const body = await response.clone().text();
+                seen.push({ url: response.url, status: response.status, body });
+            } catch (e) {
+                seen.push({ url: response.url, status: response.status, body: "" });
+            }
+            return response;
+        };
+    })();
+"#;
+
+/// Everything the page's own script can see, as one string: cookies, storages, and every
+/// value reachable from `window` (except the recorder, searched on its own).
+const VISIBLE_TO_THE_PAGE: &str = r#"
+    const seen = new Set();
+    const parts = [document.cookie, JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage })];
+    const walk = (value, depth) => {
+        if (value === null || value === undefined || depth > 4) return;
+        if (typeof value === "string") { parts.push(value); return; }
+        if (typeof value !== "object" && typeof value !== "function") { parts.push(String(value)); return; }
+        if (seen.has(value) || value === window.__xauthResponses) return;
+        seen.add(value);
+        if (value instanceof Node || value instanceof Window && value !== window) return;
+        let keys = [];
+        try { keys = Object.getOwnPropertyNames(value); } catch { return; }
+        // Getters on wasm-bindgen classes live on the prototype.
+        try {
+            const proto = Object.getPrototypeOf(value);
+            if (proto && proto !== Object.prototype && proto !== Function.prototype) {
+                keys = keys.concat(Object.getOwnPropertyNames(proto));
+            }
+        } catch {}
+        for (const key of keys) {
+            let child;
+            try { child = value[key]; } catch { continue; }
+            if (typeof child === "function") continue;
+            walk(child, depth + 1);
+        }
+    };
+    for (const key of Object.getOwnPropertyNames(window)) {
+        if (key === "__xauthResponses" || key === "__cspViolations") continue;
+        let value;
+        try { value = window[key]; } catch { continue; }
+        if (typeof value === "function" && !/^xauth/i.test(key)) continue;
+        walk(value, 0);
+    }
+    return parts.join("\n");
 "#;
 
 /// One browser session on the SPA.
@@ -313,6 +390,67 @@ impl Page<'_> {
             })
             .await
             .unwrap_or_else(|err| panic!("CDP {command}: {err}"))
+    }
+
+    /// From the next document on, the page keeps every response its `fetch` receives
+    /// (`window.__xauthResponses`: `{url, status, body}`) and every Content-Security-Policy
+    /// violation (`window.__cspViolations`), through a script Chromium runs first in every
+    /// document. For [`Page::assert_no_token`] and [`Page::responses`].
+    pub async fn record_responses(&self) {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": RECORD_RESPONSES }),
+        )
+        .await;
+    }
+
+    /// What [`Page::record_responses`] kept in this document: `{url, status, body}` each.
+    pub async fn responses(&self) -> Vec<Value> {
+        match self.script("return window.__xauthResponses").await {
+            Value::Array(responses) => responses,
+            other => panic!("the recorder did not run in this document: {other}"),
+        }
+    }
+
+    /// The Content-Security-Policy violations [`Page::record_responses`] saw here.
+    pub async fn csp_violations(&self) -> Value {
+        self.script("return window.__cspViolations").await
+    }
+
+    /// No token in any response the page received (see [`Page::record_responses`]), nor
+    /// in its cookies, storages or anything reachable from its `window`; `when` names the
+    /// moment in a failure.
+    pub async fn assert_no_token(&self, tokens: &[&String], when: &str) {
+        let responses = self.responses().await;
+        // The walk must be able to find what it looks for: a canary two objects deep, and
+        // one behind a getter on a class's prototype (as wasm-bindgen's classes keep them).
+        self.script(
+            r#"class Holder { get secret() { return "canary-getter-7f3a"; } }
+               window.__canary = { deep: { value: "canary-deep-7f3a" }, holder: new Holder() };"#,
+        )
+        .await;
+        let visible = self.script(VISIBLE_TO_THE_PAGE).await;
+        let visible = visible.as_str().expect("a string");
+        assert!(
+            visible.contains("canary-deep-7f3a") && visible.contains("canary-getter-7f3a"),
+            "{when}: the walk sees what the page sees"
+        );
+        for token in tokens {
+            for response in &responses {
+                assert!(
+                    !response["body"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(token.as_str()),
+                    "{when}: a token in the answer of {}",
+                    response["url"]
+                );
+            }
+            assert!(
+                !visible.contains(token.as_str()),
+                "{when}: a token is visible to the page"
+            );
+        }
     }
 
     /// Runs `script` (a function body) in the page; what it returns.

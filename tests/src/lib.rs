@@ -41,6 +41,7 @@ pub use xauth_emulator::{Decision, EmulatorConfig, User};
 pub mod api;
 pub mod browser;
 pub mod custody;
+pub mod vite;
 pub mod workerd;
 
 /// How the test emulator is set up: [`EmulatorConfig`] with chainable setters.
@@ -602,10 +603,25 @@ impl Worker {
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        Worker::start_on_adjusted(free_port(), vars, adjust)
+    }
+
+    /// [`Worker::start_adjusted`] on a given port (see [`Worker::start_on`]): e.g. a page
+    /// that is its own OAuth callback, served from another `[assets]` directory.
+    pub fn start_on_adjusted<I, K, V>(
+        port: u16,
+        vars: I,
+        adjust: impl FnOnce(&mut toml::Table),
+    ) -> Worker
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
         let root = root();
         let mut config = built_worker_config(&root);
         adjust(&mut config);
-        Worker::launch(&root, config, free_port(), vars, None)
+        Worker::launch(&root, config, port, vars, None)
     }
 
     /// [`Worker::start_on`] with its Durable Objects' storage in `state_dir` (wrangler's
@@ -816,9 +832,12 @@ fn built_worker_config(root: &Path) -> toml::Table {
     config
 }
 
-/// `PATH` with the project's Node 22 first, when `cargo xtask setup` installed it.
-fn path_with_node(root: &Path) -> std::ffi::OsString {
-    let node = root.join(".tools/node/node_modules/node/bin");
+/// `PATH` with the project's Node first: `XAUTH_NODE_DIR` (what `cargo xtask test` found
+/// or installed), else the Node 22 `cargo xtask setup` installs when the system's is older.
+pub(crate) fn path_with_node(root: &Path) -> std::ffi::OsString {
+    let node = std::env::var_os("XAUTH_NODE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".tools/node/node_modules/node/bin"));
     let mut paths: Vec<PathBuf> = Vec::new();
     if node.is_dir() {
         paths.push(node);

@@ -23,8 +23,9 @@ const MIN_NODE: Version = Version(22, 12, 0);
 const NODE_PACKAGE: &str = "node@22";
 /// A copy of the lockfile `npm ci` last installed; equal contents mean nothing to do.
 const NPM_STAMP: &str = "node_modules/.xtask-npm-ci.stamp";
-/// The npm tools the build and the tests call by path; missing ones force a reinstall.
-const NPM_TOOLS: &[&str] = &["wrangler", "wasm-opt", "esbuild"];
+/// The npm tools the build and the tests call by path; missing ones force a reinstall
+/// (vite: the npm package's end-to-end test builds an app with it).
+const NPM_TOOLS: &[&str] = &["wrangler", "wasm-opt", "esbuild", "vite"];
 
 pub fn run(project: &Project) -> Result<Tools> {
     let started = Instant::now();
