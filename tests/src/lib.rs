@@ -594,6 +594,20 @@ impl Worker {
         Worker::launch(&root, config, port, vars, None)
     }
 
+    /// [`Worker::start_on`] for another built worker than xauth's own: the one whose
+    /// wrangler.toml is at `config`, relative to the repository root (e.g. an example app
+    /// with xauth mounted in it).
+    pub fn start_config_on<I, K, V>(config: &str, port: u16, vars: I) -> Worker
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let root = root();
+        let config = worker_config(&root, config);
+        Worker::launch(&root, config, port, vars, None)
+    }
+
     /// [`Worker::start`] with `<root>/wrangler.toml` changed by `adjust` first (e.g. a rate
     /// limit's `simple.limit`).
     pub fn start_adjusted<I, K, V>(vars: I, adjust: impl FnOnce(&mut toml::Table)) -> Worker
@@ -789,7 +803,15 @@ pub(crate) fn root() -> PathBuf {
 /// `<root>/wrangler.toml` with its paths made absolute and without what a test run must
 /// not inherit: the build step, `[vars]`, `[secrets]` and `[dev]` settings.
 fn built_worker_config(root: &Path) -> toml::Table {
-    let path = root.join("wrangler.toml");
+    worker_config(root, "wrangler.toml")
+}
+
+/// The wrangler.toml at `config` (relative to `root`) for a test run: its `main` and assets
+/// folder made absolute (they are relative to the file's folder), without what a test
+/// decides itself (`vars`, `secrets`, `dev`) or must not run (`build`).
+fn worker_config(root: &Path, config: &str) -> toml::Table {
+    let path = root.join(config);
+    let folder = path.parent().expect("a wrangler.toml is in a folder");
     let text = fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let mut config: toml::Table =
         toml::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
@@ -800,17 +822,18 @@ fn built_worker_config(root: &Path) -> toml::Table {
         .get("main")
         .and_then(|main| main.as_str())
         .unwrap_or_else(|| panic!("{} has no main", path.display()));
-    let main = root.join(main);
+    let main = folder.join(main);
     assert!(
         main.exists(),
-        "the built worker {} is missing: run `cargo xtask build` first",
+        "the built worker {} is missing: run `cargo xtask build` first (for examples/, \
+         `cargo xtask test` builds them)",
         main.display()
     );
     config.insert("main".into(), main.display().to_string().into());
     if let Some(assets) = config.get_mut("assets").and_then(|a| a.as_table_mut())
         && let Some(directory) = assets.get("directory").and_then(|d| d.as_str())
     {
-        let directory = root.join(directory).display().to_string();
+        let directory = folder.join(directory).display().to_string();
         assets.insert("directory".into(), directory.into());
     }
     config

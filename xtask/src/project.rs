@@ -40,6 +40,10 @@ pub const WEB_KIT_FILES: &[&str] = &[
 pub const WORKER_CRATE_DIR: &str = "crates/xauth-worker";
 pub const WORKER_JS: &str = "crates/xauth-worker/build/index.js";
 pub const WORKER_WASM: &str = "crates/xauth-worker/build/index_bg.wasm";
+/// xauth mounted in an app's own workers-rs Worker: the example crate and its bundle.
+pub const RUST_MOUNT_EXAMPLE_DIR: &str = "examples/rust-mount";
+pub const RUST_MOUNT_EXAMPLE_JS: &str = "examples/rust-mount/build/index.js";
+pub const RUST_MOUNT_EXAMPLE_WRANGLER: &str = "examples/rust-mount/wrangler.toml";
 
 /// Node tools from the committed package-lock.json (`npm ci`).
 pub const NODE_MODULES: &str = "node_modules";
