@@ -36,7 +36,8 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub struct Demo {
     /// X.
     pub x: Emulator,
-    /// The worker, which also serves the SPA.
+    /// The worker, which also serves the SPA (or the app's Worker in front of it, which
+    /// does: [`Demo::start_launched`]).
     pub worker: Worker,
     /// chromedriver, which starts a Chromium per session.
     pub browser: Chromedriver,
@@ -72,6 +73,21 @@ impl Demo {
         adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
         adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
     ) -> Demo {
+        Self::start_launched(adjust, adjust_vars, |port, vars| {
+            Worker::start_on(port, vars)
+        })
+        .await
+    }
+
+    /// [`Demo::start_configured`] with the worker started by `launch`, given the port and
+    /// the worker's variables: e.g. mounted in an app's own Worker
+    /// ([`Worker::start_behind`]). Whatever serves the SPA on that port is the app's origin:
+    /// the callback and `ALLOWED_ORIGINS`.
+    pub async fn start_launched(
+        adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
+        adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
+        launch: impl FnOnce(u16, &BTreeMap<&'static str, String>) -> Worker,
+    ) -> Demo {
         let port = free_port();
         let origin = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{origin}/");
@@ -95,7 +111,7 @@ impl Demo {
         vars.insert("XAUTH_VAULT_KEY", random_vault_key());
         vars.insert("ALLOWED_ORIGINS", origin);
         adjust_vars(&mut vars);
-        let worker = Worker::start_on(port, &vars);
+        let worker = launch(port, &vars);
         let browser = Chromedriver::start();
         Demo { x, worker, browser }
     }
@@ -322,7 +338,112 @@ impl Page<'_> {
             .await
             .unwrap_or_else(|err| panic!("{script}: {err}"))
     }
+
+    /// From the next document on, keeps every response the page's `fetch` receives
+    /// (`window.__xauthResponses`: url, status, body) and every Content-Security-Policy
+    /// violation (`window.__cspViolations`), for [`Page::assert_no_token`].
+    pub async fn record_responses(&self) {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": RECORD_RESPONSES }),
+        )
+        .await;
+    }
+
+    /// No token in any response the page received, nor anywhere its script can reach.
+    pub async fn assert_no_token(&self, tokens: &[&String], when: &str) {
+        let responses = self.script("return window.__xauthResponses").await;
+        // The walk must be able to find what it looks for: a canary two objects deep, and one
+        // behind a getter on a class's prototype (as wasm-bindgen's classes keep them).
+        self.script(
+            r#"class Holder { get secret() { return "canary-getter-7f3a"; } }
+               window.__canary = { deep: { value: "canary-deep-7f3a" }, holder: new Holder() };"#,
+        )
+        .await;
+        let visible = self.script(VISIBLE_TO_THE_PAGE).await;
+        let visible = visible.as_str().expect("a string");
+        assert!(
+            visible.contains("canary-deep-7f3a") && visible.contains("canary-getter-7f3a"),
+            "{when}: the walk sees what the page sees"
+        );
+        for token in tokens {
+            for response in responses.as_array().unwrap() {
+                assert!(
+                    !response["body"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(token.as_str()),
+                    "{when}: a token in the answer of {}",
+                    response["url"]
+                );
+            }
+            assert!(
+                !visible.contains(token.as_str()),
+                "{when}: a token is visible to the page"
+            );
+        }
+    }
 }
+
+/// Runs first in every document: keeps the status, URL and text of every response, and
+/// every Content-Security-Policy violation.
+const RECORD_RESPONSES: &str = r#"
+    (() => {
+        const violations = (window.__cspViolations = []);
+        document.addEventListener("securitypolicyviolation", (e) =>
+            violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+        const seen = (window.__xauthResponses = []);
+        const realFetch = window.fetch;
+        window.fetch = async function (...args) {
+            const response = await realFetch.apply(this, args);
+            try {
+                const body = await response.clone().text();
+                seen.push({ url: response.url, status: response.status, body });
+            } catch (e) {
+                seen.push({ url: response.url, status: response.status, body: "" });
+            }
+            return response;
+        };
+    })();
+"#;
+
+/// Everything the page's own script can see, as one string: cookies, storages, and every
+/// value reachable from `window` (except the recorder, searched on its own).
+const VISIBLE_TO_THE_PAGE: &str = r#"
+    const seen = new Set();
+    const parts = [document.cookie, JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage })];
+    const walk = (value, depth) => {
+        if (value === null || value === undefined || depth > 4) return;
+        if (typeof value === "string") { parts.push(value); return; }
+        if (typeof value !== "object" && typeof value !== "function") { parts.push(String(value)); return; }
+        if (seen.has(value) || value === window.__xauthResponses) return;
+        seen.add(value);
+        if (value instanceof Node || value instanceof Window && value !== window) return;
+        let keys = [];
+        try { keys = Object.getOwnPropertyNames(value); } catch { return; }
+        // Getters on wasm-bindgen classes live on the prototype.
+        try {
+            const proto = Object.getPrototypeOf(value);
+            if (proto && proto !== Object.prototype && proto !== Function.prototype) {
+                keys = keys.concat(Object.getOwnPropertyNames(proto));
+            }
+        } catch {}
+        for (const key of keys) {
+            let child;
+            try { child = value[key]; } catch { continue; }
+            if (typeof child === "function") continue;
+            walk(child, depth + 1);
+        }
+    };
+    for (const key of Object.getOwnPropertyNames(window)) {
+        if (key === "__xauthResponses" || key === "__cspViolations") continue;
+        let value;
+        try { value = window[key]; } catch { continue; }
+        if (typeof value === "function" && !/^xauth/i.test(key)) continue;
+        walk(value, 0);
+    }
+    return parts.join("\n");
+"#;
 
 /// A Chrome DevTools Protocol command through chromedriver's vendor endpoint.
 #[derive(Debug)]

@@ -2,10 +2,13 @@
 //! the built worker in workerd and the emulator as X: the page signs in, calls X and
 //! signs out without any of X's tokens ever reaching it.
 //!
-//! Before the sign-in, a script that Chromium runs at the start of every document (through
-//! the DevTools protocol) wraps the page's `fetch` and keeps every response body the page
-//! receives; after it, those bodies, `document.cookie`, both storages and everything
-//! reachable from the page's `window` are searched for every token X issued.
+//! Before the sign-in, the page starts recording every response body it receives
+//! ([`Page::record_responses`]); after it, those bodies, `document.cookie`, both storages
+//! and everything reachable from the page's `window` are searched for every token X issued
+//! ([`Page::assert_no_token`]).
+//!
+//! [`Page::record_responses`]: xauth_tests::browser::Page::record_responses
+//! [`Page::assert_no_token`]: xauth_tests::browser::Page::assert_no_token
 //!
 //! "Post from the server in 30 s" is made by the worker (the user's Durable Object, with an
 //! alarm) after the tab that asked for it is closed.
@@ -13,67 +16,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use xauth_tests::browser::{Demo, Page, root};
-
-/// Runs first in every document: keeps the status, URL and text of every response, and
-/// every Content-Security-Policy violation.
-const RECORD_RESPONSES: &str = r#"
-    (() => {
-        const violations = (window.__cspViolations = []);
-        document.addEventListener("securitypolicyviolation", (e) =>
-            violations.push(`${e.violatedDirective} ${e.blockedURI}`));
-        const seen = (window.__xauthResponses = []);
-        const realFetch = window.fetch;
-        window.fetch = async function (...args) {
-            const response = await realFetch.apply(this, args);
-            try {
-                const body = await response.clone().text();
-                seen.push({ url: response.url, status: response.status, body });
-            } catch (e) {
-                seen.push({ url: response.url, status: response.status, body: "" });
-            }
-            return response;
-        };
-    })();
-"#;
-
-/// Everything the page's own script can see, as one string: cookies, storages, and every
-/// value reachable from `window` (except the recorder, searched on its own).
-const VISIBLE_TO_THE_PAGE: &str = r#"
-    const seen = new Set();
-    const parts = [document.cookie, JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage })];
-    const walk = (value, depth) => {
-        if (value === null || value === undefined || depth > 4) return;
-        if (typeof value === "string") { parts.push(value); return; }
-        if (typeof value !== "object" && typeof value !== "function") { parts.push(String(value)); return; }
-        if (seen.has(value) || value === window.__xauthResponses) return;
-        seen.add(value);
-        if (value instanceof Node || value instanceof Window && value !== window) return;
-        let keys = [];
-        try { keys = Object.getOwnPropertyNames(value); } catch { return; }
-        // Getters on wasm-bindgen classes live on the prototype.
-        try {
-            const proto = Object.getPrototypeOf(value);
-            if (proto && proto !== Object.prototype && proto !== Function.prototype) {
-                keys = keys.concat(Object.getOwnPropertyNames(proto));
-            }
-        } catch {}
-        for (const key of keys) {
-            let child;
-            try { child = value[key]; } catch { continue; }
-            if (typeof child === "function") continue;
-            walk(child, depth + 1);
-        }
-    };
-    for (const key of Object.getOwnPropertyNames(window)) {
-        if (key === "__xauthResponses" || key === "__cspViolations") continue;
-        let value;
-        try { value = window[key]; } catch { continue; }
-        if (typeof value === "function" && !/^xauth/i.test(key)) continue;
-        walk(value, 0);
-    }
-    return parts.join("\n");
-"#;
+use xauth_tests::browser::{Demo, root};
 
 #[tokio::test]
 async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_page() {
@@ -83,11 +26,7 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
         page.script("return xauthDemo.xauth.custody").await,
         "worker"
     );
-    page.cdp(
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": RECORD_RESPONSES }),
-    )
-    .await;
+    page.record_responses().await;
 
     let state = page.sign_in().await;
     assert!(state.error.is_none(), "{state:?}");
@@ -111,7 +50,7 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
     assert_eq!(exchange["status"], 200, "{exchange}");
     let answer: Value = serde_json::from_str(exchange["body"].as_str().unwrap()).unwrap();
     assert_eq!(answer["custody"], "worker");
-    assert_no_token(&page, &tokens, "after signing in").await;
+    page.assert_no_token(&tokens, "after signing in").await;
 
     // The session cookie: HttpOnly (not in document.cookie), SameSite=Strict, Path=/, and
     // without Secure only because this is plain-http loopback.
@@ -175,7 +114,7 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
     page.wait_for("the signed-in view after a reload", |s| s.signed_in)
         .await;
     assert!(page.text("user-handle").await.contains("@xauthdemo"));
-    assert_no_token(&page, &tokens, "after a reload").await;
+    page.assert_no_token(&tokens, "after a reload").await;
 
     // Sign-out: the worker ends the session and X revokes the grant.
     page.click("sign-out").await;
@@ -194,40 +133,6 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
         "the cookie is gone: {cookies:?}"
     );
     page.close().await;
-}
-
-/// No token in any response the page received, nor anywhere its script can reach.
-async fn assert_no_token(page: &Page<'_>, tokens: &[&String], when: &str) {
-    let responses = page.script("return window.__xauthResponses").await;
-    // The walk must be able to find what it looks for: a canary two objects deep, and one
-    // behind a getter on a class's prototype (as wasm-bindgen's classes keep them).
-    page.script(
-        r#"class Holder { get secret() { return "canary-getter-7f3a"; } }
-           window.__canary = { deep: { value: "canary-deep-7f3a" }, holder: new Holder() };"#,
-    )
-    .await;
-    let visible = page.script(VISIBLE_TO_THE_PAGE).await;
-    let visible = visible.as_str().expect("a string");
-    assert!(
-        visible.contains("canary-deep-7f3a") && visible.contains("canary-getter-7f3a"),
-        "{when}: the walk sees what the page sees"
-    );
-    for token in tokens {
-        for response in responses.as_array().unwrap() {
-            assert!(
-                !response["body"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains(token.as_str()),
-                "{when}: a token in the answer of {}",
-                response["url"]
-            );
-        }
-        assert!(
-            !visible.contains(token.as_str()),
-            "{when}: a token is visible to the page"
-        );
-    }
 }
 
 /// What the Activity log says of the scheduled post: `{scheduled: <its text>}`, or

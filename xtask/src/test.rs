@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::error::Result;
-use crate::project::{CHROMEDRIVER, Project, RUST_MOUNT_EXAMPLE_WRANGLER, Tools};
+use crate::project::{CHROMEDRIVER, EXAMPLE_WRANGLER_CONFIGS, Project, Tools};
 use crate::setup::Needs;
 use crate::steps::Steps;
 use crate::{bench, build, cmd, fuzz, setup, size};
@@ -111,13 +111,12 @@ fn run_steps(project: &Project, steps: &mut Steps) -> Result<()> {
     steps.run("wrangler deploy --dry-run", || {
         wrangler_dry_run(tools, None)
     })?;
-    steps.run(
-        "Rust mount example (build, wrangler deploy --dry-run)",
-        || {
-            build::rust_mount_example(project, tools)?;
-            wrangler_dry_run(tools, Some(&project.path(RUST_MOUNT_EXAMPLE_WRANGLER)))
-        },
-    )?;
+    steps.run("examples (build, wrangler deploy --dry-run)", || {
+        build::rust_mount_example(project, tools)?;
+        EXAMPLE_WRANGLER_CONFIGS
+            .iter()
+            .try_for_each(|config| wrangler_dry_run(tools, Some(&project.path(config))))
+    })?;
     steps.run("end-to-end tests", || end_to_end(project, tools))?;
     steps.run("bench (smoke)", || bench::smoke(project, tools))?;
     Ok(())
