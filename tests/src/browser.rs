@@ -36,7 +36,8 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub struct Demo {
     /// X.
     pub x: Emulator,
-    /// The worker, which also serves the SPA.
+    /// The worker, which also serves the SPA (or the app's Worker in front of it, which
+    /// does: [`Demo::start_launched`]).
     pub worker: Worker,
     /// chromedriver, which starts a Chromium per session.
     pub browser: Chromedriver,
@@ -75,6 +76,21 @@ impl Demo {
         adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
         adjust_config: impl FnOnce(&mut toml::Table),
     ) -> Demo {
+        Self::start_launched(adjust, adjust_vars, |port, vars| {
+            Worker::start_on_adjusted(port, vars, adjust_config)
+        })
+        .await
+    }
+
+    /// [`Demo::start_configured`] with the worker started by `launch`, given the port and
+    /// the worker's variables: e.g. mounted in an app's own Worker
+    /// ([`Worker::start_behind`]). Whatever serves the SPA on that port is the app's origin:
+    /// the callback and `ALLOWED_ORIGINS`.
+    pub async fn start_launched(
+        adjust: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
+        adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
+        launch: impl FnOnce(u16, &BTreeMap<&'static str, String>) -> Worker,
+    ) -> Demo {
         let port = free_port();
         let origin = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{origin}/");
@@ -98,7 +114,7 @@ impl Demo {
         vars.insert("XAUTH_VAULT_KEY", random_vault_key());
         vars.insert("ALLOWED_ORIGINS", origin);
         adjust_vars(&mut vars);
-        let worker = Worker::start_on_adjusted(port, &vars, adjust_config);
+        let worker = launch(port, &vars);
         let browser = Chromedriver::start();
         Demo { x, worker, browser }
     }

@@ -78,12 +78,24 @@ impl Setup {
         adjust_x: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
         adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
     ) -> Setup {
+        Setup::start_worker(adjust_x, adjust_vars, |port, vars| {
+            Worker::start_on(port, vars)
+        })
+    }
+
+    /// X and the defaults, with the worker started by `start` on the given port with the
+    /// given variables (e.g. an app's own Worker with xauth mounted in it).
+    pub fn start_worker(
+        adjust_x: impl FnOnce(EmulatorOptions) -> EmulatorOptions,
+        adjust_vars: impl FnOnce(&mut BTreeMap<&'static str, String>),
+        start: impl FnOnce(u16, &BTreeMap<&'static str, String>) -> Worker,
+    ) -> Setup {
         let port = free_port();
         let redirect_uri = format!("http://127.0.0.1:{port}/");
         let x = emulator(adjust_x, &redirect_uri);
         let mut vars = vars(&x, &redirect_uri);
         adjust_vars(&mut vars);
-        let worker = Worker::start_on(port, &vars);
+        let worker = start(port, &vars);
         Setup {
             x,
             worker,

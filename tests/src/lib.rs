@@ -592,7 +592,21 @@ impl Worker {
     {
         let root = root();
         let config = built_worker_config(&root);
-        Worker::launch(&root, config, port, vars, None)
+        Worker::launch(&root, vec![(config, dev_vars(vars))], port, None)
+    }
+
+    /// [`Worker::start_on`] for another built worker than xauth's own: the one whose
+    /// wrangler.toml is at `config`, relative to the repository root (e.g. an example app
+    /// with xauth mounted in it).
+    pub fn start_config_on<I, K, V>(config: &str, port: u16, vars: I) -> Worker
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let root = root();
+        let config = worker_config(&root, config);
+        Worker::launch(&root, vec![(config, dev_vars(vars))], port, None)
     }
 
     /// [`Worker::start`] with `<root>/wrangler.toml` changed by `adjust` first (e.g. a rate
@@ -621,7 +635,7 @@ impl Worker {
         let root = root();
         let mut config = built_worker_config(&root);
         adjust(&mut config);
-        Worker::launch(&root, config, port, vars, None)
+        Worker::launch(&root, vec![(config, dev_vars(vars))], port, None)
     }
 
     /// [`Worker::start_on`] with its Durable Objects' storage in `state_dir` (wrangler's
@@ -635,7 +649,7 @@ impl Worker {
     {
         let root = root();
         let config = built_worker_config(&root);
-        Worker::launch(&root, config, port, vars, Some(state_dir))
+        Worker::launch(&root, vec![(config, dev_vars(vars))], port, Some(state_dir))
     }
 
     /// Runs a given worker script (an ES module) instead of the built worker, with no
@@ -653,21 +667,42 @@ impl Worker {
         config.insert("name".into(), "xauth-harness-test".into());
         config.insert("main".into(), script.display().to_string().into());
         config.insert("compatibility_date".into(), "2025-09-01".into());
-        Worker::launch(&root, config, free_port(), vars, None)
+        Worker::launch(&root, vec![(config, dev_vars(vars))], free_port(), None)
     }
 
-    fn launch<I, K, V>(
-        root: &Path,
-        config: toml::Table,
-        port: u16,
-        vars: I,
-        state_dir: Option<&Path>,
-    ) -> Worker
+    /// The built worker mounted in an app's own Worker: `front` (a wrangler.toml as
+    /// [`wrangler_config`] reads it) serves on `port` of 127.0.0.1, and the built worker,
+    /// with `vars`, runs beside it in the same `wrangler dev` session, reachable only
+    /// through `front`'s service binding to `xauth` (wrangler serves the first of its
+    /// configs on the port and binds the others to it by name, as Cloudflare binds Workers
+    /// of one account). The built worker runs without its static assets: the page is
+    /// `front`'s. `front` gets no variables.
+    pub fn start_behind<I, K, V>(port: u16, front: toml::Table, vars: I) -> Worker
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        let root = root();
+        let mut xauth = built_worker_config(&root);
+        xauth.remove("assets");
+        let no_vars: [(&str, &str); 0] = [];
+        Worker::launch(
+            &root,
+            vec![(front, dev_vars(no_vars)), (xauth, dev_vars(vars))],
+            port,
+            None,
+        )
+    }
+
+    /// `wrangler dev` with `workers` (each a wrangler.toml and its `.dev.vars`), the first
+    /// served on `port`.
+    fn launch(
+        root: &Path,
+        workers: Vec<(toml::Table, String)>,
+        port: u16,
+        state_dir: Option<&Path>,
+    ) -> Worker {
         let wrangler = std::env::var_os("XAUTH_WRANGLER")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("node_modules/.bin/wrangler"));
@@ -680,20 +715,28 @@ impl Worker {
             .prefix("xauth-worker-")
             .tempdir()
             .expect("a temporary directory");
-        let config_path = dir.path().join("wrangler.toml");
-        let toml = toml::to_string(&config).expect("wrangler.toml serializes");
-        fs::write(&config_path, toml).expect("write the temporary wrangler.toml");
-        // wrangler reads .dev.vars next to the config, parsed as dotenv without expansion.
-        write_private(&dir.path().join(".dev.vars"), &dev_vars(vars));
+        // One folder per worker: wrangler reads each worker's .dev.vars (dotenv, without
+        // expansion) next to its wrangler.toml.
+        let mut configs = Vec::new();
+        for (index, (config, vars)) in workers.iter().enumerate() {
+            let folder = dir.path().join(format!("worker{index}"));
+            fs::create_dir(&folder).expect("a folder for the worker's config");
+            let config_path = folder.join("wrangler.toml");
+            let toml = toml::to_string(config).expect("wrangler.toml serializes");
+            fs::write(&config_path, toml).expect("write the temporary wrangler.toml");
+            write_private(&folder.join(".dev.vars"), vars);
+            configs.push(config_path);
+        }
 
         let log_level = std::env::var("XAUTH_WRANGLER_LOG_LEVEL").unwrap_or_else(|_| "log".into());
         let stdout = fs::File::create(dir.path().join("wrangler.out")).expect("a log file");
         let stderr = fs::File::create(dir.path().join("wrangler.err")).expect("a log file");
         let mut command = Command::new(&wrangler);
+        command.arg("dev");
+        for config in &configs {
+            command.arg("--config").arg(config);
+        }
         command
-            .arg("dev")
-            .arg("--config")
-            .arg(&config_path)
             .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
             // 0: an OS-chosen port. Its default (the first free one from 9229) races
             // when tests start several workers at once.
@@ -802,31 +845,47 @@ pub(crate) fn root() -> PathBuf {
     fs::canonicalize(&root).unwrap_or_else(|err| panic!("XAUTH_ROOT {}: {err}", root.display()))
 }
 
-/// `<root>/wrangler.toml` with its paths made absolute and without what a test run must
-/// not inherit: the build step, `[vars]`, `[secrets]` and `[dev]` settings.
+/// `<root>/wrangler.toml` as [`wrangler_config`] reads it, once `cargo xtask build` has
+/// made its `main`.
 fn built_worker_config(root: &Path) -> toml::Table {
-    let path = root.join("wrangler.toml");
-    let text = fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    worker_config(root, "wrangler.toml")
+}
+
+/// The wrangler.toml at `config` (relative to `root`) as [`wrangler_config`] reads it, once
+/// its `main` is built.
+fn worker_config(root: &Path, config: &str) -> toml::Table {
+    let config = wrangler_config(&root.join(config));
+    let main = Path::new(config["main"].as_str().expect("main is a string"));
+    assert!(
+        main.exists(),
+        "the built worker {} is missing: run `cargo xtask build` first (for examples/, \
+         `cargo xtask test` builds them)",
+        main.display()
+    );
+    config
+}
+
+/// A wrangler.toml with its paths (`main`, `[assets] directory`) made absolute, so that it
+/// can be written anywhere, and without what a test run must not inherit: the build step,
+/// `[vars]`, `[secrets]` and `[dev]` settings.
+pub fn wrangler_config(path: &Path) -> toml::Table {
+    let text = fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let mut config: toml::Table =
         toml::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     for key in ["build", "vars", "secrets", "dev"] {
         config.remove(key);
     }
+    let folder = path.parent().expect("a file has a folder");
     let main = config
         .get("main")
         .and_then(|main| main.as_str())
         .unwrap_or_else(|| panic!("{} has no main", path.display()));
-    let main = root.join(main);
-    assert!(
-        main.exists(),
-        "the built worker {} is missing: run `cargo xtask build` first",
-        main.display()
-    );
+    let main = folder.join(main);
     config.insert("main".into(), main.display().to_string().into());
     if let Some(assets) = config.get_mut("assets").and_then(|a| a.as_table_mut())
         && let Some(directory) = assets.get("directory").and_then(|d| d.as_str())
     {
-        let directory = root.join(directory).display().to_string();
+        let directory = folder.join(directory).display().to_string();
         assets.insert("directory".into(), directory.into());
     }
     config

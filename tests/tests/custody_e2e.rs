@@ -2,11 +2,13 @@
 //! the built worker in workerd and the emulator as X: the page signs in, calls X and
 //! signs out without any of X's tokens ever reaching it.
 //!
-//! Before the sign-in, a script that Chromium runs at the start of every document (through
-//! the DevTools protocol) wraps the page's `fetch` and keeps every response body the page
-//! receives; after it, those bodies, `document.cookie`, both storages and everything
-//! reachable from the page's `window` are searched for every token X issued
-//! (`Page::record_responses`, `Page::assert_no_token`).
+//! Before the sign-in, the page starts recording every response body it receives
+//! ([`Page::record_responses`]); after it, those bodies, `document.cookie`, both storages
+//! and everything reachable from the page's `window` are searched for every token X issued
+//! ([`Page::assert_no_token`]).
+//!
+//! [`Page::record_responses`]: xauth_tests::browser::Page::record_responses
+//! [`Page::assert_no_token`]: xauth_tests::browser::Page::assert_no_token
 //!
 //! "Post from the server in 30 s" is made by the worker (the user's Durable Object, with an
 //! alarm) after the tab that asked for it is closed.

@@ -138,7 +138,7 @@ pub fn run(project: &Project, args: &[String]) -> Result<()> {
         return Ok(());
     }
     let options = Options::parse(args)?;
-    let tools = setup::run(project)?;
+    let tools = setup::run(project, setup::Needs::Everything)?;
     if options.build {
         build::run(project, &tools)?;
     }

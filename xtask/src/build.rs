@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Result, bail};
 use crate::project::{
-    Project, Tools, WEB_ENTRY_SOURCE, WEB_JS, WEB_KEEPER_JS, WEB_KEEPER_WASM, WEB_KIT_FILES,
-    WEB_OAUTH1_JS, WEB_OAUTH1_SOURCE, WEB_PKG_DIR, WEB_SIGNIN_WASM, WEB_TYPES, WEB_TYPES_SOURCE,
-    WORKER_CRATE_DIR, WORKER_JS, WORKER_WASM,
+    Project, RUST_MOUNT_EXAMPLE_DIR, RUST_MOUNT_EXAMPLE_JS, Tools, WEB_ENTRY_SOURCE, WEB_JS,
+    WEB_KEEPER_JS, WEB_KEEPER_WASM, WEB_KIT_FILES, WEB_OAUTH1_JS, WEB_OAUTH1_SOURCE, WEB_PKG_DIR,
+    WEB_SIGNIN_WASM, WEB_TYPES, WEB_TYPES_SOURCE, WORKER_CRATE_DIR, WORKER_JS, WORKER_WASM,
 };
 use crate::{cmd, npm};
 
@@ -168,16 +168,28 @@ fn minify(tools: &Tools, input: &Path, output: &Path, extra: &[&str]) -> Result<
 /// over by absolute path: otherwise it downloads them from GitHub (it does not look at
 /// PATH), which fails offline and would bypass the versions pinned here.
 fn build_worker(project: &Project, tools: &Tools) -> Result<()> {
+    worker_build(project, tools, WORKER_CRATE_DIR)?;
+    expect_files(project, &[WORKER_JS, WORKER_WASM])
+}
+
+/// The example of xauth mounted in an app's own workers-rs Worker (examples/rust-mount),
+/// into its build/ folder. Not part of `cargo xtask build`: only the tests run it.
+pub fn rust_mount_example(project: &Project, tools: &Tools) -> Result<()> {
+    worker_build(project, tools, RUST_MOUNT_EXAMPLE_DIR)?;
+    expect_files(project, &[RUST_MOUNT_EXAMPLE_JS])
+}
+
+/// `worker-build --release` in `crate_dir` (relative to the root), with the pinned tools.
+fn worker_build(project: &Project, tools: &Tools, crate_dir: &str) -> Result<()> {
     cmd::run(
         tools
             .command(tools.worker_build())
             .arg("--release")
-            .current_dir(project.path(WORKER_CRATE_DIR))
+            .current_dir(project.path(crate_dir))
             .env("WASM_BINDGEN_BIN", tools.wasm_bindgen())
             .env("WASM_OPT_BIN", tools.node_bin("wasm-opt"))
             .env("ESBUILD_BIN", tools.node_bin("esbuild")),
-    )?;
-    expect_files(project, &[WORKER_JS, WORKER_WASM])
+    )
 }
 
 /// A tool that exits 0 without writing what we ship is a failure too (e.g. a worker-build

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use error::{Result, bail};
 use project::Project;
+use setup::Needs;
 
 const HELP: &str = "\
 usage: cargo xtask <command>
@@ -27,9 +28,10 @@ usage: cargo xtask <command>
 commands:
   setup   install what is missing: wasm32 target, wasm-bindgen-cli (= Cargo.lock's
           wasm-bindgen), worker-build 0.8.7, Node >= 22.12, npm ci (wrangler, binaryen,
-          vite), chromium + chromedriver, wrk. Skips what is present.
-  build   setup, then www/pkg (browser wasm + JS), the npm package target/npm/xauth-web
-          made of it, and crates/xauth-worker/build (worker)
+          vite), chromium + chromedriver, wrk. Skips what is present; the two cargo
+          installs run side by side with apt and npm.
+  build   setup (without chromium and wrk), then www/pkg (browser wasm + JS), the npm
+          package target/npm/xauth-web made of it, and crates/xauth-worker/build (worker)
   size    build, then raw and gzip sizes against the budgets (reports, never fails)
   test    setup, fmt, clippy (native, wasm32), native tests, wasm tests in Chromium,
           fuzz smoke run, build, size, wrangler deploy --dry-run, end-to-end tests,
@@ -42,7 +44,7 @@ commands:
           every cargo-fuzz target in fuzz/ for N seconds (default 60) with nightly
           (installed if missing, with cargo-fuzz); fails on any crash, naming the
           input; merges the inputs that add coverage into fuzz/corpus/
-  dev     build, then run wrangler dev (:8787) until Ctrl-C, against the X emulator
+  dev     build (no chromium needed), then run wrangler dev (:8787) until Ctrl-C, against the X emulator
           (:8790) unless .dev.vars holds real X credentials
 ";
 
@@ -73,14 +75,14 @@ fn run(args: &[String]) -> Result<()> {
         bail!("unexpected argument `{extra}`\n\n{HELP}");
     }
     match command {
-        Some("setup") => setup::run(&project).map(drop),
-        Some("build") => build::run(&project, &setup::run(&project)?),
+        Some("setup") => setup::run(&project, Needs::Everything).map(drop),
+        Some("build") => build::run(&project, &setup::run(&project, Needs::Build)?),
         Some("size") => {
-            build::run(&project, &setup::run(&project)?)?;
+            build::run(&project, &setup::run(&project, Needs::Build)?)?;
             size::report(&project)
         }
         Some("test" | "ci") => test::run(&project),
-        Some("dev") => dev::run(&project, &setup::run(&project)?),
+        Some("dev") => dev::run(&project, &setup::run(&project, Needs::Build)?),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
             Ok(())

@@ -47,6 +47,15 @@ pub const LICENSE_FILES: &[&str] = &["LICENSE", "LICENSE-MIT", "LICENSE-APACHE"]
 pub const WORKER_CRATE_DIR: &str = "crates/xauth-worker";
 pub const WORKER_JS: &str = "crates/xauth-worker/build/index.js";
 pub const WORKER_WASM: &str = "crates/xauth-worker/build/index_bg.wasm";
+/// xauth mounted in an app's own workers-rs Worker: the example crate and its bundle.
+pub const RUST_MOUNT_EXAMPLE_DIR: &str = "examples/rust-mount";
+pub const RUST_MOUNT_EXAMPLE_JS: &str = "examples/rust-mount/build/index.js";
+/// Every example Worker's config, each checked with `wrangler deploy --dry-run`.
+pub const EXAMPLE_WRANGLER_CONFIGS: &[&str] = &[
+    "examples/rust-mount/wrangler.toml",
+    "examples/js-mount/wrangler.toml",
+    "examples/service-binding/wrangler.toml",
+];
 
 /// Node tools from the committed package-lock.json (`npm ci`).
 pub const NODE_MODULES: &str = "node_modules";

@@ -27,10 +27,22 @@ const NPM_STAMP: &str = "node_modules/.xtask-npm-ci.stamp";
 /// (vite: the npm package's end-to-end test builds an app with it).
 const NPM_TOOLS: &[&str] = &["wrangler", "wasm-opt", "esbuild", "vite"];
 
-pub fn run(project: &Project) -> Result<Tools> {
+/// What a command needs installed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Building and running the demo (`build`, `size`, `dev`): no browser, no load generator.
+    Build,
+    /// Everything: the tests drive Chromium and the bench (and its smoke run) uses wrk.
+    Everything,
+}
+
+/// Installs what `needs` asks for that is missing. The slow parts run side by side: the two
+/// `cargo install`s (minutes of compiling each, and each leaves a core idle while it links
+/// or runs build scripts) on their own threads, while apt and npm (mostly downloads) run on
+/// this one.
+pub fn run(project: &Project, needs: Needs) -> Result<Tools> {
     let started = Instant::now();
     println!("== setup");
-    let mut apt = Apt::default();
     let cargo_bin = project::cargo_bin_dir();
 
     step(
@@ -39,43 +51,68 @@ pub fn run(project: &Project) -> Result<Tools> {
          clippy` by hand",
         ensure_rust_parts,
     )?;
-    step(
-        "wasm-bindgen-cli",
-        "check that crates.io is reachable, then retry; the CLI version must equal the \
-         wasm-bindgen version in Cargo.lock",
-        || ensure_wasm_bindgen(project, &cargo_bin),
-    )?;
-    step(
-        "worker-build",
-        "worker-build needs libssl-dev and pkg-config (apt); check crates.io, then retry",
-        || ensure_worker_build(&cargo_bin, &mut apt),
-    )?;
-    let node_dir = step(
-        "node",
-        "install Node >= 22.12 yourself, or check that the npm registry is reachable",
-        || ensure_node(project, &mut apt),
-    )?;
-    let tools = Tools {
-        root: project.root.clone(),
-        cargo_bin,
-        node_dir,
-    };
-    step(
-        "npm packages",
-        "check the npm registry; `rm -rf node_modules` and retry; package-lock.json must \
-         be committed",
-        || ensure_npm_packages(project, &tools),
-    )?;
-    step(
-        "chromium",
-        "install Debian's `chromium` and `chromium-driver` packages (needs root)",
-        || ensure_chromium(&mut apt),
-    )?;
-    step(
-        "wrk",
-        "install Debian's `wrk` package (needs root); `cargo xtask bench` loads the worker with it",
-        || ensure_wrk(&mut apt),
-    )?;
+    let mut apt = Apt::default();
+    let tools = std::thread::scope(|scope| -> Result<Tools> {
+        let wasm_bindgen = scope.spawn(|| {
+            step(
+                "wasm-bindgen-cli",
+                "check that crates.io is reachable, then retry; the CLI version must equal \
+                 the wasm-bindgen version in Cargo.lock",
+                || ensure_wasm_bindgen(project, &cargo_bin),
+            )
+        });
+        // worker-build links OpenSSL: its apt packages come before its compile starts.
+        let worker_build_missing = !worker_build_present(&cargo_bin);
+        if worker_build_missing
+            && !cmd::succeeds(Command::new("pkg-config").args(["--exists", "openssl"]))
+        {
+            step(
+                "worker-build's libraries",
+                "install Debian's `libssl-dev` and `pkg-config` packages (needs root)",
+                || apt.install(&["libssl-dev", "pkg-config"]),
+            )?;
+        }
+        let worker_build = scope.spawn(|| {
+            step(
+                "worker-build",
+                "worker-build needs libssl-dev and pkg-config (apt); check crates.io, then retry",
+                || ensure_worker_build(&cargo_bin),
+            )
+        });
+        let node_dir = step(
+            "node",
+            "install Node >= 22.12 yourself, or check that the npm registry is reachable",
+            || ensure_node(project, &mut apt),
+        )?;
+        let tools = Tools {
+            root: project.root.clone(),
+            cargo_bin: cargo_bin.clone(),
+            node_dir,
+        };
+        step(
+            "npm packages",
+            "check the npm registry; `rm -rf node_modules` and retry; package-lock.json \
+             must be committed",
+            || ensure_npm_packages(project, &tools),
+        )?;
+        if needs == Needs::Everything {
+            step(
+                "chromium",
+                "install Debian's `chromium` and `chromium-driver` packages (needs root)",
+                || ensure_chromium(&mut apt),
+            )?;
+            step(
+                "wrk",
+                "install Debian's `wrk` package (needs root); `cargo xtask bench` loads the \
+                 worker with it",
+                || ensure_wrk(&mut apt),
+            )?;
+        }
+        for install in [wasm_bindgen, worker_build] {
+            install.join().expect("a setup thread panicked")?;
+        }
+        Ok(tools)
+    })?;
     println!("== setup done in {:.1}s", started.elapsed().as_secs_f64());
     Ok(tools)
 }
@@ -157,18 +194,19 @@ fn ensure_wasm_bindgen(project: &Project, cargo_bin: &Path) -> Result<()> {
     }
 }
 
-fn ensure_worker_build(cargo_bin: &Path, apt: &mut Apt) -> Result<()> {
+fn worker_build_present(cargo_bin: &Path) -> bool {
+    installed_version(&cargo_bin.join("worker-build")).as_deref() == Some(WORKER_BUILD_VERSION)
+}
+
+/// worker-build, compiled by `cargo install` (its apt packages are installed before).
+fn ensure_worker_build(cargo_bin: &Path) -> Result<()> {
     let what = format!("worker-build {WORKER_BUILD_VERSION}");
     let binary = cargo_bin.join("worker-build");
-    if installed_version(&binary).as_deref() == Some(WORKER_BUILD_VERSION) {
+    if worker_build_present(cargo_bin) {
         present(&what);
         return Ok(());
     }
     installing(&what);
-    // worker-build links OpenSSL (native-tls) through pkg-config.
-    if !cmd::succeeds(Command::new("pkg-config").args(["--exists", "openssl"])) {
-        apt.install(&["libssl-dev", "pkg-config"])?;
-    }
     cmd::run(Command::new(project::cargo_program()).args([
         "install",
         "worker-build",

@@ -3,9 +3,11 @@
 
 use std::env;
 use std::fs;
+use std::path::Path;
 
 use crate::error::Result;
-use crate::project::{CHROMEDRIVER, Project, Tools};
+use crate::project::{CHROMEDRIVER, EXAMPLE_WRANGLER_CONFIGS, Project, Tools};
+use crate::setup::Needs;
 use crate::steps::Steps;
 use crate::{bench, build, cmd, fuzz, setup, size};
 
@@ -20,7 +22,7 @@ pub fn run(project: &Project) -> Result<()> {
 }
 
 fn run_steps(project: &Project, steps: &mut Steps) -> Result<()> {
-    let tools = steps.run("setup", || setup::run(project))?;
+    let tools = steps.run("setup", || setup::run(project, Needs::Everything))?;
     let tools = &tools;
     steps.run("rustfmt", || {
         cmd::run(tools.cargo().args(["fmt", "--all", "--", "--check"]))
@@ -50,6 +52,20 @@ fn run_steps(project: &Project, steps: &mut Steps) -> Result<()> {
             "xauth-worker",
             "-p",
             "xauth-core",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    // Mounted in an app's own Worker, the worker crate is built without its entry point.
+    steps.run("clippy (wasm32, xauth-worker as a library)", || {
+        cmd::run(tools.cargo().args([
+            "clippy",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "xauth-worker",
+            "--no-default-features",
             "--",
             "-D",
             "warnings",
@@ -92,7 +108,15 @@ fn run_steps(project: &Project, steps: &mut Steps) -> Result<()> {
     steps.run("wasm tests (headless Chromium)", || wasm_tests(tools))?;
     steps.run("build", || build::run(project, tools))?;
     steps.run("size report", || size::report(project))?;
-    steps.run("wrangler deploy --dry-run", || wrangler_dry_run(tools))?;
+    steps.run("wrangler deploy --dry-run", || {
+        wrangler_dry_run(tools, None)
+    })?;
+    steps.run("examples (build, wrangler deploy --dry-run)", || {
+        build::rust_mount_example(project, tools)?;
+        EXAMPLE_WRANGLER_CONFIGS
+            .iter()
+            .try_for_each(|config| wrangler_dry_run(tools, Some(&project.path(config))))
+    })?;
     steps.run("end-to-end tests", || end_to_end(project, tools))?;
     steps.run("bench (smoke)", || bench::smoke(project, tools))?;
     Ok(())
@@ -117,16 +141,19 @@ fn wasm_tests(tools: &Tools) -> Result<()> {
     )
 }
 
-/// Bundles the worker the way `wrangler deploy` would, without an account or network:
-/// catches a wrong `main`, a bad compatibility date or a missing assets folder.
-fn wrangler_dry_run(tools: &Tools) -> Result<()> {
+/// Bundles a worker the way `wrangler deploy` would, without an account or network:
+/// catches a wrong `main`, a bad compatibility date or a missing assets folder. `config`:
+/// a wrangler.toml other than the root's.
+fn wrangler_dry_run(tools: &Tools, config: Option<&Path>) -> Result<()> {
     let out_dir = env::temp_dir().join(format!("xauth-wrangler-dry-run-{}", std::process::id()));
-    let result = cmd::run(
-        tools
-            .command(tools.node_bin("wrangler"))
-            .args(["deploy", "--dry-run", "--outdir"])
-            .arg(&out_dir),
-    );
+    let mut command = tools.command(tools.node_bin("wrangler"));
+    command
+        .args(["deploy", "--dry-run", "--outdir"])
+        .arg(&out_dir);
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let result = cmd::run(&mut command);
     let _ = fs::remove_dir_all(&out_dir);
     result
 }

@@ -15,7 +15,9 @@
 //! token, or public reads with the app's); `POST|GET /twitter-scheduled-posts` (worker
 //! custody); the service API for the app's own back end (`/xauth/grants/<user id>`, and
 //! X API calls as a stored user; see [`service`]). Every other path is served from the
-//! static assets by the runtime before the worker runs.
+//! static assets by the runtime before the worker runs. Mounted in an app's own workers-rs
+//! Worker instead (without the default feature `worker-entry`), [`handle`] answers these
+//! paths and leaves every other one to the app.
 
 #![forbid(unsafe_code)]
 
@@ -29,6 +31,7 @@ mod error;
 pub mod fuzzing;
 mod grant;
 mod incoming;
+#[cfg(feature = "worker-entry")]
 mod microtasks;
 mod oauth1;
 mod proxy;
@@ -44,10 +47,13 @@ mod vault;
 mod vault_key;
 mod x;
 
+#[cfg(feature = "worker-entry")]
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "worker-entry")]
 use worker::js_sys::Promise;
+#[cfg(feature = "worker-entry")]
 use worker::wasm_bindgen_futures::future_to_promise;
-use worker::{Env, Method, Response, web_sys};
+use worker::{Env, Method, Response};
 
 use crate::config::{Config, Custody};
 use crate::error::ApiError;
@@ -57,21 +63,63 @@ use crate::rate_limit::Bucket;
 /// The Durable Object class of worker custody: one per X user (binding `XAUTH_GRANTS`).
 pub use crate::vault::GrantVault;
 
+/// Answers xauth's routes (every path starting with `/twitter-` or `/xauth/`) inside an
+/// app's own workers-rs Worker, and leaves every other request to the app (`None`):
+///
+/// ```ignore
+/// #[event(fetch)]
+/// async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+///     if let Some(answer) = xauth_worker::handle(&req, &env, &ctx).await {
+///         return answer;
+///     }
+///     // ... the app's own routes
+/// }
+/// ```
+///
+/// The request is borrowed, not taken, so that the app still has it when xauth passes.
+/// Build this crate without its default `worker-entry` feature (which exports xauth's own
+/// fetch handler, and would clash with the app's), bind [`GrantVault`] as `XAUTH_GRANTS`
+/// for worker custody, and set the variables the README lists.
+pub async fn handle(
+    req: &worker::Request,
+    env: &Env,
+    _ctx: &worker::Context,
+) -> Option<worker::Result<Response>> {
+    // The same JS request, not `Request.clone()` (the inherent `clone`), which tees the body.
+    let incoming = Incoming::new(Clone::clone(req.inner()));
+    if !owns_path(incoming.path()) {
+        return None;
+    }
+    // No `microtasks::prefer_promise_jobs` here: the app's own entry point has run tasks
+    // already, and the queue it made must keep the `queueMicrotask` it found.
+    Some(fetch(incoming, env.clone()).await)
+}
+
+/// Whether a path is one of xauth's: its routes, its service API, or a 404 of its own.
+fn owns_path(path: &str) -> bool {
+    path.starts_with("/twitter-") || path.starts_with("/xauth/")
+}
+
 /// The fetch handler's export, as `#[event(fetch)]` would write it (worker-build's shim
 /// calls the export named `fetch` with the request, `env` and the context), but with
-/// [`microtasks::prefer_promise_jobs`] before the isolate's first task.
+/// [`microtasks::prefer_promise_jobs`] before the isolate's first task. Only in xauth's
+/// own Worker (feature `worker-entry`): a Worker that mounts xauth has its own.
+#[cfg(feature = "worker-entry")]
 #[wasm_bindgen(js_name = fetch)]
-pub fn fetch_export(req: web_sys::Request, env: Env, _ctx: JsValue) -> Promise {
+pub fn fetch_export(req: worker::web_sys::Request, env: Env, _ctx: JsValue) -> Promise {
     microtasks::prefer_promise_jobs();
     future_to_promise(async move {
         let response = match fetch(Incoming::new(req), env).await {
-            Ok(response) => web_sys::Response::from(response),
+            Ok(response) => worker::web_sys::Response::from(response),
             // Building the answer's headers failed: nothing is left to answer with JSON.
             Err(_) => {
                 worker::console_error!("the answer could not be built");
-                let init = web_sys::ResponseInit::new();
+                let init = worker::web_sys::ResponseInit::new();
                 init.set_status(500);
-                web_sys::Response::new_with_opt_str_and_init(Some("INTERNAL SERVER ERROR"), &init)?
+                worker::web_sys::Response::new_with_opt_str_and_init(
+                    Some("INTERNAL SERVER ERROR"),
+                    &init,
+                )?
             }
         };
         Ok(response.into())
