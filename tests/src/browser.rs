@@ -313,6 +313,19 @@ impl Page<'_> {
         }
     }
 
+    /// Waits until the demo's Activity log holds `text`; the whole log.
+    pub async fn wait_for_log(&self, text: &str) -> String {
+        let script = format!(
+            r#"const log = document.getElementById("log").innerText;
+               return log.includes({}) ? log : null;"#,
+            json!(text)
+        );
+        let log = self
+            .wait_until(&format!("{text:?} in the log"), &script)
+            .await;
+        log.as_str().expect("the log is text").to_owned()
+    }
+
     /// Clicks the sign-in button `button` ("sign-in", "sign-in-oauth1") and waits for X's
     /// consent page.
     pub async fn open_consent(&self, button: &str) {

@@ -73,19 +73,9 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
 
     // X through the worker, as the user, with the cookie only.
     page.click("who-am-i").await;
-    page.wait_until(
-        "Who am I in the log",
-        r#"const log = document.getElementById("log").innerText;
-           return log.includes("GET /2/users/me → 200") ? log : null;"#,
-    )
-    .await;
+    page.wait_for_log("GET /2/users/me → 200").await;
     page.click("post-test").await;
-    page.wait_until(
-        "the post in the log",
-        r#"const log = document.getElementById("log").innerText;
-           return log.includes("POST /2/tweets → 201") ? log : null;"#,
-    )
-    .await;
+    page.wait_for_log("POST /2/tweets → 201").await;
     assert_eq!(demo.x.posts().len(), 1);
     assert_eq!(demo.x.stats()["api_requests_with_cookie"], 0);
     // The demo runs under its strict CSP (www/_headers) without tripping it.
@@ -213,14 +203,6 @@ async fn the_worker_makes_a_scheduled_post_after_the_tab_is_closed() {
         r#"Scheduled post "{text}": posted as {}."#,
         post["id"].as_str().unwrap()
     );
-    page.wait_until(
-        "the post's outcome in the log",
-        &format!(
-            r#"const log = document.getElementById("log").innerText;
-               return log.includes({}) ? log : null;"#,
-            json!(outcome)
-        ),
-    )
-    .await;
+    page.wait_for_log(&outcome).await;
     page.close().await;
 }

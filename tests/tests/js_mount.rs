@@ -127,12 +127,7 @@ async fn a_js_worker_mounts_xauth_and_the_demo_signs_in_through_it() {
     // X as the user, through the app's origin, with the cookie (which the app's Worker
     // passes on): the demo's "Who am I", and the same call by hand with and without it.
     page.click("who-am-i").await;
-    page.wait_until(
-        "Who am I in the log",
-        r#"const log = document.getElementById("log").innerText;
-           return log.includes("GET /2/users/me → 200") ? log : null;"#,
-    )
-    .await;
+    page.wait_for_log("GET /2/users/me → 200").await;
     let with_cookie = json!({ "headers": { "x-xauth": "1" } });
     let me = page_fetch(&page, "/twitter-api/2/users/me", with_cookie).await;
     assert_eq!(me["status"], 200, "{me}");

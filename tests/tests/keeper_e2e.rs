@@ -493,30 +493,12 @@ async fn the_demo_calls_x_through_the_proxy_and_logs_it() {
     demo.x.reset();
 
     page.click("who-am-i").await;
-    let logged = page
-        .wait_until(
-            "Who am I in the log",
-            r#"const log = document.getElementById("log").innerText;
-               return log.includes("/2/users/me") ? log : null;"#,
-        )
-        .await;
-    assert!(
-        logged
-            .as_str()
-            .unwrap()
-            .contains("200: X Demo User (@xauthdemo)"),
-        "{logged}"
-    );
+    let logged = page.wait_for_log("/2/users/me").await;
+    assert!(logged.contains("200: X Demo User (@xauthdemo)"), "{logged}");
 
     page.click("post-test").await;
-    let logged = page
-        .wait_until(
-            "the post in the log",
-            r#"const log = document.getElementById("log").innerText;
-               return log.includes("/2/tweets") ? log : null;"#,
-        )
-        .await;
-    assert!(logged.as_str().unwrap().contains("201: posted"), "{logged}");
+    let logged = page.wait_for_log("/2/tweets").await;
+    assert!(logged.contains("201: posted"), "{logged}");
     let posts = demo.x.posts();
     assert_eq!(posts.len(), 1);
     assert!(
