@@ -34,8 +34,8 @@ commands:
           package target/npm/xauth-web made of it, and crates/xauth-worker/build (worker)
   size    build, then raw and gzip sizes against the budgets (reports, never fails)
   test    setup, fmt, clippy (native, wasm32), native tests, wasm tests in Chromium,
-          fuzz smoke run, build, size, wrangler deploy --dry-run, end-to-end tests,
-          bench --smoke. What CI runs.
+          fuzz smoke run, build, size, wrangler deploy --dry-run, the examples/
+          (built, dry-run), end-to-end tests, bench --smoke. What CI runs.
   ci      same as test
   bench   build, then the worker (workerd, wrk) and the browser (headless Chromium)
           beside plain JS/Node contenders and the targets, as a markdown table in
