@@ -16,6 +16,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
+use crate::custody::COOKIE as SESSION_COOKIE;
 use crate::{Emulator, EmulatorOptions, Worker, free_port, random_vault_key, worker_vars};
 
 /// The demo app's OAuth 2.0 client at the emulator and in the worker.
@@ -431,6 +432,32 @@ impl Page<'_> {
             json!({ "source": RECORD_RESPONSES }),
         )
         .await;
+    }
+
+    /// Worker custody's session cookie, as the browser holds it, once it is checked to be
+    /// HttpOnly and out of the page's reach (`document.cookie`); panics if there is none.
+    pub async fn http_only_session_cookie(&self) -> fantoccini::cookies::Cookie<'static> {
+        let cookies = self.client.get_all_cookies().await.expect("the cookies");
+        let cookie = cookies
+            .into_iter()
+            .find(|c| c.name() == SESSION_COOKIE)
+            .unwrap_or_else(|| panic!("no session cookie at {}", self.demo.redirect_uri()));
+        assert_eq!(cookie.http_only(), Some(true), "{cookie}");
+        let document_cookie = self.script("return document.cookie").await;
+        assert!(
+            !document_cookie.as_str().unwrap().contains(SESSION_COOKIE),
+            "{document_cookie}"
+        );
+        cookie
+    }
+
+    /// The browser holds no session cookie (after a sign-out).
+    pub async fn assert_no_session_cookie(&self) {
+        let cookies = self.client.get_all_cookies().await.expect("the cookies");
+        assert!(
+            cookies.iter().all(|c| c.name() != SESSION_COOKIE),
+            "the cookie is gone: {cookies:?}"
+        );
     }
 
     /// What [`Page::record_responses`] kept in this document: `{url, status, body}` each.

@@ -53,23 +53,13 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
 
     // The session cookie: HttpOnly (not in document.cookie), SameSite=Strict, Path=/, and
     // without Secure only because this is plain-http loopback.
-    let cookies = page.client.get_all_cookies().await.unwrap();
-    let cookie = cookies
-        .iter()
-        .find(|c| c.name() == "xauth_session")
-        .unwrap_or_else(|| panic!("the session cookie: {cookies:?}"));
-    assert_eq!(cookie.http_only(), Some(true));
+    let cookie = page.http_only_session_cookie().await;
     assert_eq!(
         cookie.same_site().map(|s| s.to_string()),
         Some("Strict".to_owned())
     );
     assert_eq!(cookie.path(), Some("/"));
     assert_ne!(cookie.secure(), Some(true));
-    let document_cookie = page.script("return document.cookie").await;
-    assert!(
-        !document_cookie.as_str().unwrap().contains("xauth_session"),
-        "{document_cookie}"
-    );
 
     // X through the worker, as the user, with the cookie only.
     page.click("who-am-i").await;
@@ -113,11 +103,7 @@ async fn worker_custody_signs_in_calls_x_and_signs_out_without_a_token_in_the_pa
         "X no longer takes the token"
     );
     assert_eq!(demo.x.tokens(), (vec![], vec![]));
-    let cookies = page.client.get_all_cookies().await.unwrap();
-    assert!(
-        cookies.iter().all(|c| c.name() != "xauth_session"),
-        "the cookie is gone: {cookies:?}"
-    );
+    page.assert_no_session_cookie().await;
     page.close().await;
 }
 

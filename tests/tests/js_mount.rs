@@ -97,32 +97,20 @@ async fn a_js_worker_mounts_xauth_and_the_demo_signs_in_through_it() {
     let tokens: Vec<&String> = access.iter().chain(&refresh).collect();
 
     // The exchange went to the app's origin, and xauth answered it (worker custody).
-    let responses = page.script("return window.__xauthResponses").await;
+    let responses = page.responses().await;
     let exchange = responses
-        .as_array()
-        .expect("the recorder ran")
         .iter()
         .find(|r| r["url"] == format!("{origin}/twitter-access-token"))
-        .unwrap_or_else(|| panic!("the exchange at {origin}: {responses}"));
+        .unwrap_or_else(|| panic!("the exchange at {origin}: {responses:?}"));
     assert_eq!(exchange["status"], 200, "{exchange}");
     let answer: Value = serde_json::from_str(exchange["body"].as_str().unwrap()).unwrap();
     assert_eq!(answer["custody"], "worker", "{answer}");
 
     // xauth's Set-Cookie came through the app's Worker: the session cookie is the app
     // origin's, and HttpOnly.
-    let cookies = page.client.get_all_cookies().await.unwrap();
-    let cookie = cookies
-        .iter()
-        .find(|c| c.name() == "xauth_session")
-        .unwrap_or_else(|| panic!("the session cookie on {origin}: {cookies:?}"));
-    assert_eq!(cookie.http_only(), Some(true));
+    let cookie = page.http_only_session_cookie().await;
     assert_eq!(cookie.domain(), Some("127.0.0.1"));
     assert_eq!(cookie.path(), Some("/"));
-    let document_cookie = page.script("return document.cookie").await;
-    assert!(
-        !document_cookie.as_str().unwrap().contains("xauth_session"),
-        "{document_cookie}"
-    );
 
     // X as the user, through the app's origin, with the cookie (which the app's Worker
     // passes on): the demo's "Who am I", and the same call by hand with and without it.
@@ -173,11 +161,7 @@ async fn a_js_worker_mounts_xauth_and_the_demo_signs_in_through_it() {
     page.click("sign-out").await;
     page.wait_for("the signed-out view", |s| s.sign_in_ready)
         .await;
-    let cookies = page.client.get_all_cookies().await.unwrap();
-    assert!(
-        cookies.iter().all(|c| c.name() != "xauth_session"),
-        "the cookie is gone: {cookies:?}"
-    );
+    page.assert_no_session_cookie().await;
     assert_eq!(demo.x.tokens(), (vec![], vec![]), "X revoked the grant");
     page.close().await;
 
