@@ -203,7 +203,7 @@ fn expect_files(project: &Project, files: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn remove_dir_if_present(dir: &Path) -> Result<()> {
+pub(crate) fn remove_dir_if_present(dir: &Path) -> Result<()> {
     match fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(e).context(format!("removing {}", dir.display()))

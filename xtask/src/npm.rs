@@ -10,6 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::build;
 use crate::error::{Context, Result, bail};
 use crate::project::{
     LICENSE_FILES, NPM_PACKAGE_NAME, NPM_README_SOURCE, Project, WEB_JS, WEB_KEEPER_JS,
@@ -19,12 +20,8 @@ use crate::project::{
 /// Builds the package from www/pkg (run after `build_web`); its folder.
 pub fn package(project: &Project) -> Result<PathBuf> {
     let dir = project.npm_package_dir();
-    match fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).context(format!("removing {}", dir.display()));
-        }
-        _ => {}
-    }
+    // Start empty, as www/pkg does, so no file of an older build is packed.
+    build::remove_dir_if_present(&dir)?;
     fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
 
     let mut files: Vec<String> = Vec::new();

@@ -72,11 +72,12 @@ pub fn run(project: &Project, needs: Needs) -> Result<Tools> {
                 || apt.install(&["libssl-dev", "pkg-config"]),
             )?;
         }
-        let worker_build = scope.spawn(|| {
+        let cargo_bin_dir = &cargo_bin;
+        let worker_build = scope.spawn(move || {
             step(
                 "worker-build",
                 "worker-build needs libssl-dev and pkg-config (apt); check crates.io, then retry",
-                || ensure_worker_build(&cargo_bin),
+                || ensure_worker_build(cargo_bin_dir, worker_build_missing),
             )
         });
         let node_dir = step(
@@ -198,11 +199,12 @@ fn worker_build_present(cargo_bin: &Path) -> bool {
     installed_version(&cargo_bin.join("worker-build")).as_deref() == Some(WORKER_BUILD_VERSION)
 }
 
-/// worker-build, compiled by `cargo install` (its apt packages are installed before).
-fn ensure_worker_build(cargo_bin: &Path) -> Result<()> {
+/// worker-build, compiled by `cargo install` when `missing` (as `worker_build_present`
+/// found; its apt packages are installed before).
+fn ensure_worker_build(cargo_bin: &Path, missing: bool) -> Result<()> {
     let what = format!("worker-build {WORKER_BUILD_VERSION}");
     let binary = cargo_bin.join("worker-build");
-    if worker_build_present(cargo_bin) {
+    if !missing {
         present(&what);
         return Ok(());
     }
